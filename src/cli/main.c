@@ -1,0 +1,68 @@
+/* milkcast entry point: global options, then dispatch to one cmd_*.c per subcommand. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+/*
+ * Every subcommand.  To add one: cmd_NAME.c, its declaration in cli.h, a row
+ * here, tests in tests/cli/, a section in docs/user-guide.md.
+ */
+const mc_command mc_commands[] = {
+	{"ingest", cmd_ingest, "add SNIIM workbooks or Parquet files to the lake"},
+	{"fetch", cmd_fetch, "download a SNIIM publication into raw/"},
+	{"lake", cmd_lake, "list, summarise and export what the lake holds"},
+	{"help", cmd_help, "show help for milkcast or a command"},
+	{"version", cmd_version, "print the version"},
+	{NULL, NULL, NULL},
+};
+
+static const mc_command *find_command(const char *name)
+{
+	for (const mc_command *c = mc_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	mc_ctx ctx = {0};
+	ctx.home = getenv("MILKCAST_HOME");
+	if (!ctx.home || !*ctx.home)
+		ctx.home = "milkcast-home";
+	ctx.verbosity = 1;
+	ctx.tty = isatty(STDOUT_FILENO);
+
+	/* Global options before the command name. */
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--version"))
+			return cmd_version(1, argv, &ctx);
+		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			return cmd_help(1, argv, &ctx);
+		if (!strcmp(a, "--json"))
+			ctx.json = true;
+		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+			ctx.verbosity = 0;
+		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+			ctx.verbosity = 2;
+		else if (!strcmp(a, "--home") && i + 1 < argc)
+			ctx.home = argv[++i];
+		else if (!strncmp(a, "--home=", 7))
+			ctx.home = a + 7;
+		else
+			return mc_usage_error(NULL, "unknown option '%s'", a);
+	}
+	if (i >= argc)
+		return cmd_help(1, argv, &ctx) == 0 ? MC_EXIT_USAGE : MC_EXIT_USAGE;
+	const mc_command *cmd = find_command(argv[i]);
+	if (!cmd)
+		return mc_usage_error(NULL, "'%s' is not a milkcast command (see 'milkcast help')",
+				      argv[i]);
+	int rc = cmd->fn(argc - i, argv + i, &ctx);
+	mc_ctx_release(&ctx);
+	return rc;
+}

@@ -1,0 +1,521 @@
+/* Ingest: read inputs, normalise and validate rows, merge into month partitions, record the manifest. */
+#include "milkcast/ingest.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "lake/ingest_int.h"
+#include "milkcast/buf.h"
+#include "milkcast/date.h"
+#include "milkcast/fsutil.h"
+#include "milkcast/sha256.h"
+#include "milkcast/strmap.h"
+
+#define MAX_INPUT_BYTES ((size_t)512 << 20)
+
+void mc_ingest_opts_init(mc_ingest_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->revisions = MC_REVISIONS_KEEP;
+	o->min_price = 5.0;
+	o->max_price = 100.0;
+	o->today = mc_date_today();
+}
+
+/* --- inputs ------------------------------------------------------------- */
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+static int strptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static mc_code push_path(char ***list, size_t *n, char *p, mc_error *err)
+{
+	char **l = p ? realloc(*list, (*n + 1) * sizeof *l) : NULL;
+	if (!l) {
+		free(p);
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	}
+	l[(*n)++] = p;
+	*list = l;
+	return MC_OK;
+}
+
+/* A directory contributes its *.xlsx and *.parquet files, sorted by name. */
+static mc_code expand_dir(const char *dir, char ***list, size_t *n, mc_error *err)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return mc_fail(err, MC_ERR_IO, "cannot list directory '%s'", dir);
+	size_t start = *n;
+	struct dirent *e;
+	mc_code rc = MC_OK;
+	while (!rc && (e = readdir(d)))
+		if (e->d_name[0] != '.' &&
+		    (has_suffix(e->d_name, ".xlsx") || has_suffix(e->d_name, ".parquet")))
+			rc = push_path(list, n, mc_path_join(dir, e->d_name), err);
+	closedir(d);
+	if (rc)
+		return rc;
+	if (*n == start)
+		return mc_fail(err, MC_ERR_EMPTY, "no .xlsx or .parquet files in directory '%s'",
+			       dir);
+	qsort(*list + start, *n - start, sizeof **list, strptr_cmp);
+	return MC_OK;
+}
+
+static mc_code expand_inputs(const char *const *paths, size_t npaths, char ***list, size_t *n,
+			     mc_error *err)
+{
+	*list = NULL;
+	*n = 0;
+	mc_code rc = MC_OK;
+	for (size_t i = 0; i < npaths && !rc; i++) {
+		if (mc_is_dir(paths[i]))
+			rc = expand_dir(paths[i], list, n, err);
+		else if (!mc_exists(paths[i]))
+			rc = mc_fail(err, MC_ERR_NOT_FOUND, "cannot ingest '%s': no such file",
+				     paths[i]);
+		else
+			rc = push_path(list, n, strdup(paths[i]), err);
+	}
+	if (!rc && *n == 0)
+		rc = mc_fail(err, MC_ERR_EMPTY, "nothing to ingest");
+	return rc;
+}
+
+/* --- working state: the month partitions being merged into --------------- */
+
+typedef struct month_state {
+	int year, month;
+	mc_table *table;  /* lake schema: existing rows, then added ones */
+	mc_strmap *keys;  /* series key + date → row */
+	mc_strmap *dates; /* dates present before this ingest */
+	uint8_t *dropped; /* rows replaced by an applied revision */
+	size_t dropped_cap;
+	/* Per row: 1 + the input file that last gave it, and that file's row. */
+	uint32_t *touch_file;
+	size_t *touch_row;
+	size_t touch_cap;
+	bool dirty;
+} month_state;
+
+static void month_free(month_state *m)
+{
+	mc_table_free(m->table);
+	mc_strmap_free(m->keys);
+	mc_strmap_free(m->dates);
+	free(m->dropped);
+	free(m->touch_file);
+	free(m->touch_row);
+}
+
+size_t mc_row_key(char *out, size_t cap, int32_t date, const char *const parts[5],
+		  const size_t lens[5])
+{
+	if (cap < 12)
+		return 0;
+	mc_date_format_iso(date, out);
+	size_t o = 10;
+	for (int i = 0; i < 5; i++) {
+		if (o + 1 + lens[i] >= cap)
+			break;
+		out[o++] = '|';
+		memcpy(out + o, parts[i], lens[i]);
+		o += lens[i];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static size_t row_key(char *out, size_t cap, const mc_table *t, size_t i)
+{
+	const char *parts[5];
+	size_t lens[5];
+	for (int c = 0; c < 5; c++)
+		parts[c] = mc_column_str(&t->cols[MC_LAKE_KIND + c], i, &lens[c]);
+	return mc_row_key(out, cap, MC_COL_I32(&t->cols[MC_LAKE_DATE])[i], parts, lens);
+}
+
+static mc_code month_load(mc_ingest_state *st, int year, int month, month_state **out,
+			  mc_error *err)
+{
+	if (st->nmonths && st->months[st->last_month].year == year &&
+	    st->months[st->last_month].month == month) {
+		*out = &st->months[st->last_month];
+		return MC_OK;
+	}
+	char key[16];
+	snprintf(key, sizeof key, "%04d-%02d", year % 10000, month % 100);
+	int64_t idx;
+	if (mc_strmap_get(st->month_index, key, strlen(key), &idx)) {
+		st->last_month = (size_t)idx;
+		*out = &st->months[idx];
+		return MC_OK;
+	}
+	month_state *ms = realloc(st->months, (st->nmonths + 1) * sizeof *ms);
+	if (!ms)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	st->months = ms;
+	month_state *m = &ms[st->nmonths];
+	memset(m, 0, sizeof *m);
+	m->year = year;
+	m->month = month;
+	mc_code rc = mc_lake_read_month(st->lake, year, month, &m->table, err);
+	if (rc)
+		return rc;
+	if (!m->table && !(m->table = mc_lake_table_new()))
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	m->keys = mc_strmap_new(m->table->nrows + 4096);
+	m->dates = mc_strmap_new(64);
+	if (!m->keys || !m->dates) {
+		month_free(m);
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < m->table->nrows; i++) {
+		char k[512];
+		size_t n = row_key(k, sizeof k, m->table, i);
+		if (mc_strmap_put(m->keys, k, n, (int64_t)i) || mc_strmap_put(m->dates, k, 10, 1)) {
+			month_free(m);
+			return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+		}
+	}
+	if (mc_strmap_put(st->month_index, key, strlen(key), (int64_t)st->nmonths)) {
+		month_free(m);
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	}
+	*out = m;
+	st->last_month = st->nmonths++;
+	return MC_OK;
+}
+
+/* --- merging one normalised row ------------------------------------------ */
+
+static mc_code push_lake_row(month_state *m, const mc_candidate *c, const char *source,
+			     int64_t ingested_at)
+{
+	mc_table *t = m->table;
+	mc_column *col = t->cols;
+	const char *kind = mc_kind_name(c->series.kind);
+	mc_code rc = mc_column_push_i32(&col[MC_LAKE_DATE], c->date);
+	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_KIND], kind, strlen(kind));
+	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_STATE], c->series.state,
+					  strlen(c->series.state));
+	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_CITY], c->series.city, strlen(c->series.city));
+	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_MILK_TYPE], c->series.milk_type,
+					  strlen(c->series.milk_type));
+	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_CHANNEL], c->series.channel,
+					  strlen(c->series.channel));
+	rc = rc ? rc
+		: c->missing ? mc_column_push_null(&col[MC_LAKE_PRICE])
+			     : mc_column_push_f64(&col[MC_LAKE_PRICE], c->price);
+	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_SOURCE], source, strlen(source));
+	rc = rc ? rc : mc_column_push_i64(&col[MC_LAKE_INGESTED_AT], ingested_at);
+	if (!rc)
+		t->nrows++;
+	return rc;
+}
+
+static bool same_price(const mc_table *t, size_t row, const mc_candidate *c)
+{
+	const mc_column *p = &t->cols[MC_LAKE_PRICE];
+	bool old_missing = mc_column_is_null(p, row);
+	if (old_missing || c->missing)
+		return old_missing == c->missing;
+	return MC_COL_F64(p)[row] == c->price;
+}
+
+static mc_code mark_dropped(month_state *m, size_t row)
+{
+	if (row >= m->dropped_cap) {
+		size_t cap = m->table->nrows + 1024;
+		uint8_t *d = realloc(m->dropped, cap);
+		if (!d)
+			return MC_ERR_NOMEM;
+		memset(d + m->dropped_cap, 0, cap - m->dropped_cap);
+		m->dropped = d;
+		m->dropped_cap = cap;
+	}
+	m->dropped[row] = 1;
+	return MC_OK;
+}
+
+static mc_code record_revision(mc_ingest_state *st, month_state *m, size_t row,
+			       const mc_candidate *c, const char *source)
+{
+	mc_revision *r = realloc(st->revisions, (st->nrevisions + 1) * sizeof *r);
+	if (!r)
+		return MC_ERR_NOMEM;
+	st->revisions = r;
+	r += st->nrevisions++;
+	r->candidate = *c;
+	r->source = source;
+	const mc_column *p = &m->table->cols[MC_LAKE_PRICE];
+	r->old_missing = mc_column_is_null(p, row);
+	r->old_price = r->old_missing ? 0 : MC_COL_F64(p)[row];
+	r->applied = st->opts->revisions == MC_REVISIONS_APPLY;
+	return MC_OK;
+}
+
+/* Remember that `file` gave lake row `row` from its row `input_row`. */
+static mc_code touch(month_state *m, size_t row, size_t file, size_t input_row)
+{
+	if (row >= m->touch_cap) {
+		size_t cap = m->touch_cap ? m->touch_cap * 2 : 4096;
+		while (cap <= row)
+			cap *= 2;
+		uint32_t *f = realloc(m->touch_file, cap * sizeof *f);
+		if (f)
+			m->touch_file = f;
+		size_t *r = f ? realloc(m->touch_row, cap * sizeof *r) : NULL;
+		if (!r)
+			return MC_ERR_NOMEM;
+		m->touch_row = r;
+		memset(f + m->touch_cap, 0, (cap - m->touch_cap) * sizeof *f);
+		m->touch_cap = cap;
+	}
+	m->touch_file[row] = (uint32_t)file + 1;
+	m->touch_row[row] = input_row;
+	return MC_OK;
+}
+
+static mc_code add_row(mc_ingest_state *st, month_state *m, const mc_candidate *c,
+		       const char *key, size_t n, size_t file, size_t input_row, mc_error *err)
+{
+	size_t row = m->table->nrows;
+	if (mc_strmap_put(m->keys, key, n, (int64_t)row) ||
+	    push_lake_row(m, c, st->files[file].name, st->now_us) ||
+	    touch(m, row, file, input_row))
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	m->dirty = true;
+	return MC_OK;
+}
+
+mc_code mc_ingest_merge(mc_ingest_state *st, const mc_candidate *c, size_t file,
+			size_t input_row, size_t *dup_of, mc_error *err)
+{
+	*dup_of = SIZE_MAX;
+	int y, mo, d;
+	mc_date_to_ymd(c->date, &y, &mo, &d);
+	month_state *m = NULL;
+	mc_code rc = month_load(st, y, mo, &m, err);
+	if (rc)
+		return rc;
+	char key[512];
+	size_t n = mc_candidate_key(c, key, sizeof key);
+	int64_t row;
+	if (!mc_strmap_get(m->keys, key, n, &row)) {
+		if ((rc = add_row(st, m, c, key, n, file, input_row, err)))
+			return rc;
+		st->sum->rows_added++;
+		st->sum->rows_missing += c->missing;
+		if (!mc_strmap_get(m->dates, key, 10, NULL) &&
+		    !mc_strmap_get(st->new_dates, key, 10, NULL)) {
+			if (mc_strmap_put(st->new_dates, key, 10, 1))
+				return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+			st->sum->dates_added++;
+		}
+		return MC_OK;
+	}
+	if ((size_t)row < m->touch_cap && m->touch_file[row] == file + 1) {
+		*dup_of = m->touch_row[row];
+		return MC_OK;
+	}
+	if (touch(m, (size_t)row, file, input_row))
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	if (same_price(m->table, (size_t)row, c)) {
+		st->sum->rows_unchanged++;
+		return MC_OK;
+	}
+	st->sum->rows_changed++;
+	if (record_revision(st, m, (size_t)row, c, st->files[file].name))
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	if (st->opts->revisions != MC_REVISIONS_APPLY)
+		return MC_OK;
+	if (mark_dropped(m, (size_t)row))
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	return add_row(st, m, c, key, n, file, input_row, err);
+}
+
+void mc_ingest_month_info(const mc_ingest_state *st, size_t i, int *year, int *month,
+			  const mc_table **t, bool *dirty)
+{
+	const month_state *m = &st->months[i];
+	*year = m->year;
+	*month = m->month;
+	*t = m->table;
+	*dirty = m->dirty;
+}
+
+/* --- writing ------------------------------------------------------------ */
+
+/* Drop the rows an applied revision replaced. */
+static mc_code compact_month(month_state *m, mc_error *err)
+{
+	if (!m->dropped)
+		return MC_OK;
+	mc_table *t = m->table;
+	size_t *keep = malloc((t->nrows ? t->nrows : 1) * sizeof *keep), n = 0;
+	if (!keep)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < t->nrows; i++)
+		if (i >= m->dropped_cap || !m->dropped[i])
+			keep[n++] = i;
+	mc_table *kept = mc_table_take(t, keep, n);
+	free(keep);
+	if (!kept)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	mc_table_free(m->table);
+	m->table = kept;
+	return MC_OK;
+}
+
+static void progress(const mc_ingest_state *st, const char *stage, double done, double total)
+{
+	if (st->opts->progress)
+		st->opts->progress(st->opts->progress_ud, stage, done, total);
+}
+
+static mc_code write_months(mc_ingest_state *st, mc_error *err)
+{
+	mc_lake_month *batch = calloc(st->nmonths ? st->nmonths : 1, sizeof *batch);
+	if (!batch)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	size_t n = 0;
+	mc_code rc = MC_OK;
+	for (size_t i = 0; i < st->nmonths && !rc; i++) {
+		month_state *m = &st->months[i];
+		if (!m->dirty)
+			continue;
+		rc = compact_month(m, err);
+		batch[n++] = (mc_lake_month){m->year, m->month, m->table};
+	}
+	if (!rc && n) {
+		progress(st, "write", 0, (double)n);
+		rc = mc_lake_write_months(st->lake, batch, n, err);
+		progress(st, "write", (double)n, (double)n);
+	}
+	if (!rc)
+		st->sum->partitions_written = n;
+	free(batch);
+	return rc;
+}
+
+/* --- the lock that keeps two ingests from interleaving partition rewrites --- */
+
+static int lock_lake(const mc_lake *l, mc_error *err)
+{
+	char *path = mc_path_join(mc_lake_root(l), ".ingest.lock");
+	if (!path) {
+		mc_fail(err, MC_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		mc_fail(err, MC_ERR_IO, "cannot lock '%s'", path);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	free(path);
+	return fd;
+}
+
+/* --- the whole ingest ---------------------------------------------------- */
+
+static void state_release(mc_ingest_state *st)
+{
+	for (size_t i = 0; i < st->nmonths; i++)
+		month_free(&st->months[i]);
+	free(st->months);
+	mc_strmap_free(st->month_index);
+	mc_strmap_free(st->new_dates);
+	free(st->revisions);
+	mc_quarantine_release(st);
+	for (size_t i = 0; i < st->nfiles; i++) {
+		free(st->files[i].path);
+		free(st->files[i].name);
+	}
+	free(st->files);
+}
+
+static int64_t now_micros(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static mc_code read_all(mc_ingest_state *st, char **inputs, size_t n, mc_error *err)
+{
+	st->files = calloc(n, sizeof *st->files);
+	if (!st->files)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		mc_ingest_file *f = &st->files[st->nfiles++];
+		f->path = strdup(inputs[i]);
+		f->name = strdup(mc_basename(inputs[i]));
+		if (!f->path || !f->name)
+			return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+		mc_code rc = mc_ingest_read_file(st, f, err);
+		if (rc)
+			return rc;
+		progress(st, "read", (double)(i + 1), (double)n);
+	}
+	return MC_OK;
+}
+
+mc_code mc_ingest(mc_store *s, mc_lake *l, const char *const *paths, size_t npaths,
+		  const mc_ingest_opts *o, mc_ingest_summary *sum, mc_error *err)
+{
+	memset(sum, 0, sizeof *sum);
+	char **inputs;
+	size_t ninputs;
+	mc_code rc = expand_inputs(paths, npaths, &inputs, &ninputs, err);
+	if (rc) {
+		for (size_t i = 0; i < ninputs; i++)
+			free(inputs[i]);
+		free(inputs);
+		return rc;
+	}
+	sum->inputs = ninputs;
+	mc_ingest_state st = {.lake = l, .opts = o, .sum = sum, .now_us = now_micros()};
+	st.month_index = mc_strmap_new(64);
+	st.new_dates = mc_strmap_new(256);
+	int lock = -1;
+	if (!st.month_index || !st.new_dates)
+		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	if (!rc && !o->dry_run && (lock = lock_lake(l, err)) < 0)
+		rc = err->code;
+	if (!rc && !o->dry_run)
+		rc = mc_manifest_begin(s, &st, err);
+	if (!rc)
+		rc = read_all(&st, inputs, ninputs, err);
+	if (!rc && !o->dry_run)
+		rc = write_months(&st, err);
+	if (!rc && !o->dry_run)
+		rc = mc_manifest_commit(s, &st, err);
+	else if (rc && st.run_id)
+		mc_manifest_fail(s, &st, err->msg);
+	sum->run_id = st.run_id;
+	if (lock >= 0)
+		close(lock);
+	state_release(&st);
+	for (size_t i = 0; i < ninputs; i++)
+		free(inputs[i]);
+	free(inputs);
+	return rc;
+}

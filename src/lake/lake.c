@@ -1,0 +1,465 @@
+/* The month-partitioned Parquet price lake: layout, schema, sorted atomic rewrites. */
+#include "milkcast/lake.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "milkcast/buf.h"
+#include "milkcast/fsutil.h"
+#include "milkcast/parquet.h"
+#include "milkcast/strmap.h"
+
+struct mc_lake {
+	char *root; /* <home>/lake/prices */
+};
+
+static const struct {
+	const char *name;
+	mc_type type;
+	bool nullable;
+} lake_schema[MC_LAKE_NCOLS] = {
+	[MC_LAKE_DATE] = {"date", MC_T_DATE, false},
+	[MC_LAKE_KIND] = {"kind", MC_T_STRING, false},
+	[MC_LAKE_STATE] = {"state", MC_T_STRING, false},
+	[MC_LAKE_CITY] = {"city", MC_T_STRING, false},
+	[MC_LAKE_MILK_TYPE] = {"milk_type", MC_T_STRING, false},
+	[MC_LAKE_CHANNEL] = {"channel", MC_T_STRING, false},
+	[MC_LAKE_PRICE] = {"price", MC_T_DOUBLE, true},
+	[MC_LAKE_SOURCE] = {"source", MC_T_STRING, false},
+	[MC_LAKE_INGESTED_AT] = {"ingested_at", MC_T_TIMESTAMP, false},
+};
+
+mc_code mc_lake_open(const char *home, mc_lake **out, mc_error *err)
+{
+	*out = NULL;
+	mc_lake *l = calloc(1, sizeof *l);
+	char *lake = mc_path_join(home, "lake");
+	if (!l || !lake || !(l->root = mc_path_join(lake, "prices"))) {
+		free(lake);
+		mc_lake_free(l);
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	}
+	free(lake);
+	mc_code rc = mc_mkdirs(l->root, err);
+	if (rc) {
+		mc_lake_free(l);
+		return rc;
+	}
+	*out = l;
+	return MC_OK;
+}
+
+void mc_lake_free(mc_lake *l)
+{
+	if (!l)
+		return;
+	free(l->root);
+	free(l);
+}
+
+const char *mc_lake_root(const mc_lake *l)
+{
+	return l->root;
+}
+
+mc_table *mc_lake_table_new(void)
+{
+	mc_table *t = mc_table_new();
+	if (!t)
+		return NULL;
+	for (int i = 0; i < MC_LAKE_NCOLS; i++) {
+		if (mc_table_add_column(t, lake_schema[i].name, lake_schema[i].type,
+					lake_schema[i].nullable) < 0) {
+			mc_table_free(t);
+			return NULL;
+		}
+	}
+	t->cols[MC_LAKE_INGESTED_AT].unit = MC_MICROS;
+	return t;
+}
+
+mc_code mc_lake_check_schema(const mc_table *t, const char *what, mc_error *err)
+{
+	if (t->ncols != MC_LAKE_NCOLS)
+		return mc_fail(err, MC_ERR_FORMAT, "'%s' has %zu columns, the lake schema has %d",
+			       what, t->ncols, MC_LAKE_NCOLS);
+	for (int i = 0; i < MC_LAKE_NCOLS; i++) {
+		const mc_column *c = &t->cols[i];
+		if (strcmp(c->name, lake_schema[i].name) || c->type != lake_schema[i].type)
+			return mc_fail(err, MC_ERR_FORMAT,
+				       "'%s' column %d is '%s' (%s), the lake schema wants '%s' (%s)",
+				       what, i + 1, c->name, mc_type_name(c->type),
+				       lake_schema[i].name, mc_type_name(lake_schema[i].type));
+	}
+	return MC_OK;
+}
+
+char *mc_lake_partition_path(const mc_lake *l, int year, int month)
+{
+	size_t n = strlen(l->root) + 64;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/year=%04d/month=%02d/data.parquet", l->root, year % 10000,
+			 month % 100);
+	return p;
+}
+
+static int partition_cmp(const void *a, const void *b)
+{
+	const mc_lake_partition *x = a, *y = b;
+	return x->year != y->year ? (x->year > y->year) - (x->year < y->year)
+				  : (x->month > y->month) - (x->month < y->month);
+}
+
+/* Collect year=YYYY/month=MM directories that hold a data.parquet. */
+static mc_code scan_year(const mc_lake *l, int year, const char *ydir, mc_lake_partition **out,
+			 size_t *n, mc_error *err)
+{
+	DIR *d = opendir(ydir);
+	if (!d)
+		return MC_OK;
+	struct dirent *e;
+	mc_code rc = MC_OK;
+	while (!rc && (e = readdir(d))) {
+		int month;
+		char tail;
+		if (sscanf(e->d_name, "month=%2d%c", &month, &tail) != 1 || month < 1 || month > 12)
+			continue;
+		char *path = mc_lake_partition_path(l, year, month);
+		if (!path) {
+			rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		if (!mc_exists(path)) {
+			free(path);
+			continue;
+		}
+		mc_lake_partition *p = realloc(*out, (*n + 1) * sizeof *p);
+		if (!p) {
+			free(path);
+			rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		*out = p;
+		p[*n] = (mc_lake_partition){year, month, path};
+		(*n)++;
+	}
+	closedir(d);
+	return rc;
+}
+
+mc_code mc_lake_partitions(const mc_lake *l, mc_lake_partition **out, size_t *n, mc_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	DIR *d = opendir(l->root);
+	if (!d)
+		return mc_fail(err, MC_ERR_IO, "cannot list lake '%s'", l->root);
+	struct dirent *e;
+	mc_code rc = MC_OK;
+	while (!rc && (e = readdir(d))) {
+		int year;
+		char tail;
+		if (sscanf(e->d_name, "year=%4d%c", &year, &tail) != 1)
+			continue;
+		char *ydir = mc_path_join(l->root, e->d_name);
+		if (!ydir) {
+			rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		rc = scan_year(l, year, ydir, out, n, err);
+		free(ydir);
+	}
+	closedir(d);
+	if (rc) {
+		mc_lake_partitions_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return rc;
+	}
+	if (*n > 1)
+		qsort(*out, *n, sizeof **out, partition_cmp);
+	return MC_OK;
+}
+
+void mc_lake_partitions_free(mc_lake_partition *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(p[i].path);
+	free(p);
+}
+
+static mc_code read_partition(const char *path, mc_table **out, mc_error *err)
+{
+	mc_code rc = mc_parquet_read_file(path, out, err);
+	if (rc)
+		return rc;
+	rc = mc_lake_check_schema(*out, path, err);
+	if (rc) {
+		mc_table_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+mc_code mc_lake_read_month(const mc_lake *l, int year, int month, mc_table **out, mc_error *err)
+{
+	*out = NULL;
+	char *path = mc_lake_partition_path(l, year, month);
+	if (!path)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	mc_code rc = mc_exists(path) ? read_partition(path, out, err) : MC_OK;
+	free(path);
+	return rc;
+}
+
+static mc_code append_range(mc_table *dst, const mc_table *src, int32_t from, int32_t to)
+{
+	const int32_t *date = MC_COL_I32(&src->cols[MC_LAKE_DATE]);
+	for (size_t i = 0; i < src->nrows; i++) {
+		if (date[i] < from || date[i] > to)
+			continue;
+		mc_code rc = mc_table_append_row(dst, src, i);
+		if (rc)
+			return rc;
+	}
+	return MC_OK;
+}
+
+mc_code mc_lake_read(const mc_lake *l, int32_t from, int32_t to, mc_table **out, mc_error *err)
+{
+	*out = NULL;
+	mc_lake_partition *parts;
+	size_t n;
+	mc_code rc = mc_lake_partitions(l, &parts, &n, err);
+	if (rc)
+		return rc;
+	mc_table *all = mc_lake_table_new();
+	if (!all)
+		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n && !rc; i++) {
+		mc_table *t;
+		rc = read_partition(parts[i].path, &t, err);
+		if (!rc) {
+			if (append_range(all, t, from, to))
+				rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+			mc_table_free(t);
+		}
+	}
+	mc_lake_partitions_free(parts, n);
+	if (rc) {
+		mc_table_free(all);
+		return rc;
+	}
+	*out = all;
+	return MC_OK;
+}
+
+/*
+ * Sorting.  Rows are ordered by date, then by series (kind, state, city,
+ * milk_type, channel).  A table has few distinct series (224 in the SNIIM
+ * data) and many rows, so the series are ranked once and each row sorts on
+ * one 64-bit key: date in the high half, series rank and row index below.
+ */
+typedef struct series_ref {
+	const mc_table *t;
+	size_t row; /* first row holding the series */
+} series_ref;
+
+static int cmp_str(const mc_column *c, size_t a, size_t b)
+{
+	size_t na, nb;
+	const char *sa = mc_column_str(c, a, &na), *sb = mc_column_str(c, b, &nb);
+	int r = memcmp(sa, sb, na < nb ? na : nb);
+	return r ? r : (na > nb) - (na < nb);
+}
+
+static int series_cmp(const void *pa, const void *pb)
+{
+	const series_ref *a = pa, *b = pb;
+	for (int c = MC_LAKE_KIND; c <= MC_LAKE_CHANNEL; c++) {
+		int r = cmp_str(&a->t->cols[c], a->row, b->row);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+typedef struct sort_item {
+	uint64_t key; /* date (offset to be non-negative) << 32 | series rank */
+	size_t row;
+} sort_item;
+
+static int item_cmp(const void *pa, const void *pb)
+{
+	const sort_item *a = pa, *b = pb;
+	if (a->key != b->key)
+		return (a->key > b->key) - (a->key < b->key);
+	return (a->row > b->row) - (a->row < b->row);
+}
+
+static size_t series_key(const mc_table *t, size_t i, char *key, size_t cap)
+{
+	size_t len = 0;
+	for (int c = MC_LAKE_KIND; c <= MC_LAKE_CHANNEL; c++) {
+		size_t n;
+		const char *s = mc_column_str(&t->cols[c], i, &n);
+		if (len + n + 1 >= cap)
+			n = cap - len - 1;
+		memcpy(key + len, s, n);
+		len += n;
+		key[len++] = '\x1f';
+		if (len >= cap - 1)
+			break;
+	}
+	return len;
+}
+
+/* Rank of each row's series in sorted series order (rank[i] for row i). */
+static mc_code rank_series(const mc_table *t, uint32_t *rank, mc_error *err)
+{
+	mc_strmap *ids = mc_strmap_new(512);
+	series_ref *refs = NULL;
+	size_t nref = 0;
+	mc_code rc = ids ? MC_OK : MC_ERR_NOMEM;
+	for (size_t i = 0; i < t->nrows && !rc; i++) {
+		char key[512];
+		size_t n = series_key(t, i, key, sizeof key);
+		int64_t id;
+		if (!mc_strmap_get(ids, key, n, &id)) {
+			series_ref *r = realloc(refs, (nref + 1) * sizeof *r);
+			if (!r || mc_strmap_put(ids, key, n, (int64_t)nref)) {
+				refs = r ? r : refs;
+				rc = MC_ERR_NOMEM;
+				break;
+			}
+			refs = r;
+			refs[nref] = (series_ref){t, i};
+			id = (int64_t)nref++;
+		}
+		rank[i] = (uint32_t)id; /* an id for now; turned into a rank below */
+	}
+	uint32_t *order = rc ? NULL : malloc((nref ? nref : 1) * sizeof *order);
+	if (!rc && !order)
+		rc = MC_ERR_NOMEM;
+	if (!rc) {
+		/* Sort the distinct series, then map id → rank. */
+		series_ref *sorted = malloc((nref ? nref : 1) * sizeof *sorted);
+		if (!sorted) {
+			rc = MC_ERR_NOMEM;
+		} else {
+			if (nref)
+				memcpy(sorted, refs, nref * sizeof *sorted);
+			qsort(sorted, nref, sizeof *sorted, series_cmp);
+			for (size_t r = 0; r < nref; r++) {
+				int64_t id;
+				char key[512];
+				size_t n = series_key(t, sorted[r].row, key, sizeof key);
+				mc_strmap_get(ids, key, n, &id);
+				order[id] = (uint32_t)r;
+			}
+			for (size_t i = 0; i < t->nrows; i++)
+				rank[i] = order[rank[i]];
+		}
+		free(sorted);
+	}
+	free(order);
+	free(refs);
+	mc_strmap_free(ids);
+	return rc ? mc_fail(err, rc, "out of memory") : MC_OK;
+}
+
+mc_code mc_lake_sort(mc_table *t, mc_error *err)
+{
+	size_t n = t->nrows;
+	uint32_t *rank = malloc((n ? n : 1) * sizeof *rank);
+	sort_item *items = malloc((n ? n : 1) * sizeof *items);
+	size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+	mc_code rc = rank && items && idx ? rank_series(t, rank, err)
+					  : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	mc_table *sorted = NULL;
+	if (!rc) {
+		const int32_t *date = MC_COL_I32(&t->cols[MC_LAKE_DATE]);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t d = (uint64_t)((int64_t)date[i] - INT32_MIN);
+			items[i] = (sort_item){d << 32 | rank[i], i};
+		}
+		qsort(items, n, sizeof *items, item_cmp);
+		for (size_t i = 0; i < n; i++)
+			idx[i] = items[i].row;
+		if (!(sorted = mc_table_take(t, idx, n)))
+			rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	}
+	free(rank);
+	free(items);
+	free(idx);
+	if (rc)
+		return rc;
+	/* Swap contents so the caller's pointer now holds the sorted rows. */
+	mc_table tmp = *t;
+	*t = *sorted;
+	*sorted = tmp;
+	mc_table_free(sorted);
+	return MC_OK;
+}
+
+/* Encode one month and write it to a not-yet-committed atomic file. */
+static mc_code stage_month(mc_lake *l, mc_lake_month *m, mc_atomic_file *af, mc_error *err)
+{
+	mc_code rc = mc_lake_check_schema(m->table, "lake partition", err);
+	if (!rc)
+		rc = mc_lake_sort(m->table, err);
+	if (rc)
+		return rc;
+	char *path = mc_lake_partition_path(l, m->year, m->month);
+	char *dir = path ? strdup(path) : NULL;
+	if (!dir) {
+		free(path);
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	}
+	*strrchr(dir, '/') = '\0';
+	rc = mc_mkdirs(dir, err);
+	free(dir);
+	mc_buf b;
+	mc_buf_init(&b, 0);
+	if (!rc) {
+		mc_parquet_write_opts opts;
+		mc_parquet_write_opts_init(&opts);
+		rc = mc_parquet_write_mem(m->table, &opts, &b, err);
+	}
+	if (!rc)
+		rc = mc_atomic_open(af, path, err);
+	if (!rc && (rc = mc_atomic_write(af, b.data, b.len, err)))
+		mc_atomic_abort(af);
+	mc_buf_release(&b);
+	free(path);
+	return rc;
+}
+
+mc_code mc_lake_write_months(mc_lake *l, mc_lake_month *months, size_t n, mc_error *err)
+{
+	mc_atomic_file *files = calloc(n ? n : 1, sizeof *files);
+	if (!files)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	size_t staged = 0;
+	mc_code rc = MC_OK;
+	for (; staged < n && !rc; staged++)
+		if ((rc = stage_month(l, &months[staged], &files[staged], err)))
+			break;
+	if (rc) {
+		for (size_t i = 0; i < staged; i++)
+			mc_atomic_abort(&files[i]);
+	} else {
+		rc = mc_atomic_commit_all(files, n, err);
+	}
+	free(files);
+	return rc;
+}
+
+mc_code mc_lake_write_month(mc_lake *l, int year, int month, mc_table *t, mc_error *err)
+{
+	mc_lake_month m = {year, month, t};
+	return mc_lake_write_months(l, &m, 1, err);
+}
