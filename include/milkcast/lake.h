@@ -71,6 +71,13 @@ typedef struct mc_lake_month {
  */
 mc_code mc_lake_write_months(mc_lake *l, mc_lake_month *months, size_t n, mc_error *err);
 
+/*
+ * Remove temporary files a crashed writer left in partition directories
+ * ("data.parquet.tmp.*").  Call only while holding the ingest lock.
+ * Returns how many were removed.
+ */
+size_t mc_lake_remove_stale_temps(mc_lake *l);
+
 /* Sort a lake-schema table by (date, kind, state, city, milk_type, channel). */
 mc_code mc_lake_sort(mc_table *t, mc_error *err);
 

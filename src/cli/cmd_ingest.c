@@ -24,10 +24,11 @@ static const mc_command_help help = {
 static void on_progress(void *ud, const char *stage, double done, double total)
 {
 	mc_progress *p = ud;
-	if (p->label != stage && strcmp(p->label, stage) != 0) {
+	if (strcmp(p->label, stage) != 0) {
 		mc_progress_finish(p);
 		mc_progress_start(p, p->ctx, stage, total);
 	}
+	p->total = total > 0 ? total : 1;
 	mc_progress_update(p, done);
 }
 

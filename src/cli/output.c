@@ -79,7 +79,8 @@ void mc_progress_finish(mc_progress *p)
 {
 	if (!p->active)
 		return;
-	mc_progress_update(p, p->total);
+	if (p->last_drawn < 1)
+		mc_progress_update(p, p->total);
 	fputc('\n', stderr);
 	p->active = false;
 }

@@ -501,6 +501,8 @@ mc_code mc_ingest(mc_store *s, mc_lake *l, const char *const *paths, size_t npat
 	if (!rc && !o->dry_run && (lock = lock_lake(l, err)) < 0)
 		rc = err->code;
 	if (!rc && !o->dry_run)
+		mc_lake_remove_stale_temps(l);
+	if (!rc && !o->dry_run)
 		rc = mc_manifest_begin(s, &st, err);
 	if (!rc)
 		rc = read_all(&st, inputs, ninputs, err);

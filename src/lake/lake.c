@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "milkcast/buf.h"
 #include "milkcast/fsutil.h"
@@ -189,6 +190,55 @@ void mc_lake_partitions_free(mc_lake_partition *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(p[i].path);
 	free(p);
+}
+
+/* Remove data.parquet.tmp.* in one month directory. */
+static size_t clean_month_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	size_t removed = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "data.parquet.tmp.", 17) != 0)
+			continue;
+		char *p = mc_path_join(dir, e->d_name);
+		if (p && unlink(p) == 0)
+			removed++;
+		free(p);
+	}
+	closedir(d);
+	return removed;
+}
+
+size_t mc_lake_remove_stale_temps(mc_lake *l)
+{
+	size_t removed = 0;
+	DIR *years = opendir(l->root);
+	if (!years)
+		return 0;
+	struct dirent *y;
+	while ((y = readdir(years))) {
+		if (strncmp(y->d_name, "year=", 5) != 0)
+			continue;
+		char *ydir = mc_path_join(l->root, y->d_name);
+		DIR *months = ydir ? opendir(ydir) : NULL;
+		struct dirent *m;
+		while (months && (m = readdir(months))) {
+			if (strncmp(m->d_name, "month=", 6) != 0)
+				continue;
+			char *mdir = mc_path_join(ydir, m->d_name);
+			if (mdir)
+				removed += clean_month_dir(mdir);
+			free(mdir);
+		}
+		if (months)
+			closedir(months);
+		free(ydir);
+	}
+	closedir(years);
+	return removed;
 }
 
 static mc_code read_partition(const char *path, mc_table **out, mc_error *err)
@@ -427,6 +477,7 @@ static mc_code stage_month(mc_lake *l, mc_lake_month *m, mc_atomic_file *af, mc_
 	if (!rc) {
 		mc_parquet_write_opts opts;
 		mc_parquet_write_opts_init(&opts);
+		opts.timestamps_utc = true; /* ingested_at is an instant in UTC */
 		rc = mc_parquet_write_mem(m->table, &opts, &b, err);
 	}
 	if (!rc)

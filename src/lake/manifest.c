@@ -8,12 +8,34 @@
 #include "milkcast/date.h"
 #include "milkcast/sha256.h"
 
+/*
+ * Called with the ingest lock held, so no other ingest is running: a run
+ * still marked 'running' belongs to a process that died.
+ */
+static mc_code close_interrupted_runs(mc_store *s, const char *now, mc_error *err)
+{
+	mc_stmt *q;
+	mc_code rc = mc_stmt_prepare(
+		s, "UPDATE ingest_runs SET status='failed', finished_at=?, "
+		   "error='interrupted: the process stopped before the run completed' "
+		   "WHERE status='running'", &q, err);
+	if (rc)
+		return rc;
+	mc_stmt_bind_text(q, 1, now);
+	rc = mc_stmt_run(q, err);
+	mc_stmt_free(q);
+	return rc;
+}
+
 mc_code mc_manifest_begin(mc_store *s, mc_ingest_state *st, mc_error *err)
 {
 	char now[32];
 	mc_now_iso(now, sizeof now);
 	mc_stmt *q;
-	mc_code rc = mc_stmt_prepare(
+	mc_code rc = close_interrupted_runs(s, now, err);
+	if (rc)
+		return rc;
+	rc = mc_stmt_prepare(
 		s, "INSERT INTO ingest_runs(started_at, status) VALUES (?, 'running')", &q, err);
 	if (rc)
 		return rc;
