@@ -41,7 +41,7 @@ static void print_summary(const mc_ctx *ctx, const mc_ingest_summary *s, bool dr
 		mc_date_format_iso(s->last_date, last);
 	}
 	if (ctx->json) {
-		mc_print_json(json_pack(
+		json_t *o = json_pack(
 			"{s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "run_id",
 			(json_int_t)s->run_id, "dry_run", dry_run, "inputs", (json_int_t)s->inputs,
 			"rows_read", (json_int_t)s->rows_read, "dates_added",
@@ -49,11 +49,14 @@ static void print_summary(const mc_ctx *ctx, const mc_ingest_summary *s, bool dr
 			"rows_missing", (json_int_t)s->rows_missing, "rows_unchanged",
 			(json_int_t)s->rows_unchanged, "rows_quarantined",
 			(json_int_t)s->rows_quarantined, "rows_changed", (json_int_t)s->rows_changed,
-			"partitions_written", (json_int_t)s->partitions_written));
+			"partitions_written", (json_int_t)s->partitions_written);
+		json_object_set_new(o, "first_date", s->rows_read ? json_string(first) : json_null());
+		json_object_set_new(o, "last_date", s->rows_read ? json_string(last) : json_null());
+		mc_print_json(o);
 		return;
 	}
-	mc_info(ctx, "%s%zu input%s, %zu rows read\n", dry_run ? "dry run: " : "", s->inputs,
-		s->inputs == 1 ? "" : "s", s->rows_read);
+	mc_info(ctx, "%s%zu input%s, %zu rows read (%s to %s)\n", dry_run ? "dry run: " : "",
+		s->inputs, s->inputs == 1 ? "" : "s", s->rows_read, first, last);
 	mc_info(ctx, "  dates added       %zu\n", s->dates_added);
 	mc_info(ctx, "  rows added        %zu (%zu with price missing)\n", s->rows_added,
 		s->rows_missing);

@@ -12,6 +12,7 @@ assert_eq "$(json_get "$TMP/first.json" "j['rows_added']")" 41216 "rows added"
 assert_eq "$(json_get "$TMP/first.json" "j['rows_missing']")" 5705 "rows missing"
 assert_eq "$(json_get "$TMP/first.json" "j['rows_quarantined']")" 0 "rows quarantined"
 assert_eq "$(json_get "$TMP/first.json" "j['partitions_written']")" 15 "partitions"
+assert_eq "$(json_get "$TMP/first.json" "j['first_date']+' '+j['last_date']")" "2024-01-03 2025-03-31" "date range"
 pass "workbook ingested"
 
 # 2. Again: nothing added, everything unchanged, lake files untouched.
@@ -53,3 +54,11 @@ assert_eq "$runs" 2 "completed runs"
 parts=$(sqlite3 "$MILKCAST_HOME/milkcast.db" "select count(*), sum(rows) from lake_partitions")
 assert_eq "$parts" "15|41216" "partitions in the manifest"
 pass "manifest"
+
+# 6. --dry-run counts what would happen and writes nothing.
+export MILKCAST_HOME="$TMP/home4"
+expect_exit 0 "$MILKCAST" --json ingest --dry-run "$DATA/raw/Leche31032025.xlsx"
+assert_eq "$(json_get "$TMP/out" "j['rows_added']")" 41216 "dry-run rows counted"
+assert_eq "$(json_get "$TMP/out" "j['dry_run']")" True "dry-run flag"
+[ -z "$(find "$MILKCAST_HOME/lake" -name '*.parquet')" ] || fail "dry run wrote partitions"
+pass "dry run"
