@@ -139,7 +139,8 @@ int main(int argc, char **argv)
 		best = dt < best ? dt : best;
 	}
 	printf("ingest_seconds %.4f s (best of %d)\n", best, repeats);
-	printf("ingest_rows_per_s %.0f rows/s (%zu rows, workbook to lake incl. durable writes and manifest)\n",
+	printf("ingest_rows_per_s %.0f rows/s (%zu rows, workbook to lake incl. durable writes and "
+	       "manifest)\n",
 	       (double)rows / best, rows);
 	return bench_parquet(argv[2], repeats * 4);
 }

@@ -23,7 +23,10 @@ typedef struct mc_buf {
 	size_t max;
 } mc_buf;
 
-#define MC_BUF_INIT {NULL, 0, 0, 0}
+#define MC_BUF_INIT           \
+	{                     \
+		NULL, 0, 0, 0 \
+	}
 
 void mc_buf_init(mc_buf *b, size_t max);
 void mc_buf_release(mc_buf *b);

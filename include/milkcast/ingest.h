@@ -23,8 +23,8 @@ typedef enum mc_revision_policy {
 typedef struct mc_ingest_opts {
 	mc_revision_policy revisions;
 	double min_price, max_price; /* plausible MXN per litre */
-	int32_t today;               /* days; dates after today+1 are quarantined */
-	bool dry_run;                /* validate and count, write nothing */
+	int32_t today;		     /* days; dates after today+1 are quarantined */
+	bool dry_run;		     /* validate and count, write nothing */
 	/* Called as work progresses (may be NULL). */
 	void (*progress)(void *ud, const char *stage, double done, double total);
 	void *progress_ud;

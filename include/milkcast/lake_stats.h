@@ -19,7 +19,7 @@ mc_lake_date_range mc_lake_dates(const mc_table *t);
 typedef struct mc_lake_series_stat {
 	char *kind, *state, *city, *milk_type, *channel;
 	int32_t first, last; /* over all rows, missing included */
-	size_t count;        /* rows (publication dates) */
+	size_t count;	     /* rows (publication dates) */
 	size_t observed;     /* rows with a price */
 	int32_t last_observed;
 	double last_price;

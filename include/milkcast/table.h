@@ -17,13 +17,13 @@
 #include "milkcast/error.h"
 
 typedef enum mc_type {
-	MC_T_BOOL,      /* uint8_t (0/1) */
-	MC_T_INT32,     /* int32_t */
-	MC_T_INT64,     /* int64_t */
-	MC_T_FLOAT,     /* float */
-	MC_T_DOUBLE,    /* double */
-	MC_T_STRING,    /* UTF-8: offsets (int64_t, n+1) into bytes */
-	MC_T_DATE,      /* int32_t days since 1970-01-01 */
+	MC_T_BOOL,	/* uint8_t (0/1) */
+	MC_T_INT32,	/* int32_t */
+	MC_T_INT64,	/* int64_t */
+	MC_T_FLOAT,	/* float */
+	MC_T_DOUBLE,	/* double */
+	MC_T_STRING,	/* UTF-8: offsets (int64_t, n+1) into bytes */
+	MC_T_DATE,	/* int32_t days since 1970-01-01 */
 	MC_T_TIMESTAMP, /* int64_t in `unit` since the epoch, UTC */
 } mc_type;
 
@@ -34,12 +34,12 @@ typedef struct mc_column {
 	mc_type type;
 	mc_time_unit unit; /* MC_T_TIMESTAMP only */
 	bool nullable;
-	size_t len; /* rows held */
-	size_t cap; /* rows allocated */
-	void *values;     /* typed array, cap elements (STRING: unused) */
-	uint8_t *valid;   /* 1 = present; NULL = every row present */
+	size_t len;	  /* rows held */
+	size_t cap;	  /* rows allocated */
+	void *values;	  /* typed array, cap elements (STRING: unused) */
+	uint8_t *valid;	  /* 1 = present; NULL = every row present */
 	int64_t *offsets; /* STRING: cap+1 offsets */
-	char *bytes;      /* STRING: concatenated UTF-8 */
+	char *bytes;	  /* STRING: concatenated UTF-8 */
 	size_t bytes_len, bytes_cap;
 } mc_column;
 
@@ -59,8 +59,8 @@ int mc_table_find(const mc_table *t, const char *name);
 /* Appenders grow the column; the caller keeps all columns the same length. */
 mc_code mc_column_push_null(mc_column *c);
 mc_code mc_column_push_bool(mc_column *c, bool v);
-mc_code mc_column_push_i32(mc_column *c, int32_t v);  /* INT32, DATE */
-mc_code mc_column_push_i64(mc_column *c, int64_t v);  /* INT64, TIMESTAMP */
+mc_code mc_column_push_i32(mc_column *c, int32_t v); /* INT32, DATE */
+mc_code mc_column_push_i64(mc_column *c, int64_t v); /* INT64, TIMESTAMP */
 mc_code mc_column_push_f32(mc_column *c, float v);
 mc_code mc_column_push_f64(mc_column *c, double v);
 mc_code mc_column_push_str(mc_column *c, const char *s, size_t n);

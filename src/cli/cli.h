@@ -18,10 +18,10 @@
 enum { MC_EXIT_OK = 0, MC_EXIT_FAIL = 1, MC_EXIT_USAGE = 2 };
 
 typedef struct mc_ctx {
-	const char *home;  /* workspace directory */
-	bool json;         /* --json: machine-readable output on stdout */
-	int verbosity;     /* 0 = -q, 1 = normal, 2+ = -v */
-	bool tty;          /* stdout is a terminal (progress bars) */
+	const char *home;	/* workspace directory */
+	bool json;		/* --json: machine-readable output on stdout */
+	int verbosity;		/* 0 = -q, 1 = normal, 2+ = -v */
+	bool tty;		/* stdout is a terminal (progress bars) */
 	struct mc_store *store; /* opened when the command's table row asks for it */
 } mc_ctx;
 
@@ -42,22 +42,37 @@ typedef struct mc_strlist {
 
 typedef struct mc_option {
 	mc_opt_kind kind;
-	char short_name;        /* 0 = none */
-	const char *long_name;  /* without "--" */
+	char short_name;       /* 0 = none */
+	const char *long_name; /* without "--" */
 	void *value;
-	const char *arg_name;   /* "DATE", "DIR"… */
+	const char *arg_name; /* "DATE", "DIR"… */
 	const char *help;
 } mc_option;
 
-#define MC_OPT_FLAG(s, l, v, h) {MC_OPT_FLAG, (s), (l), (v), NULL, (h)}
-#define MC_OPT_STRING(s, l, v, a, h) {MC_OPT_STRING, (s), (l), (v), (a), (h)}
-#define MC_OPT_INT(s, l, v, a, h) {MC_OPT_INT, (s), (l), (v), (a), (h)}
-#define MC_OPT_LIST(s, l, v, a, h) {MC_OPT_LIST, (s), (l), (v), (a), (h)}
-#define MC_OPT_END() {MC_OPT_END, 0, NULL, NULL, NULL, NULL}
+#define MC_OPT_FLAG(s, l, v, h)                       \
+	{                                             \
+		MC_OPT_FLAG, (s), (l), (v), NULL, (h) \
+	}
+#define MC_OPT_STRING(s, l, v, a, h)                   \
+	{                                              \
+		MC_OPT_STRING, (s), (l), (v), (a), (h) \
+	}
+#define MC_OPT_INT(s, l, v, a, h)                   \
+	{                                           \
+		MC_OPT_INT, (s), (l), (v), (a), (h) \
+	}
+#define MC_OPT_LIST(s, l, v, a, h)                   \
+	{                                            \
+		MC_OPT_LIST, (s), (l), (v), (a), (h) \
+	}
+#define MC_OPT_END()                                  \
+	{                                             \
+		MC_OPT_END, 0, NULL, NULL, NULL, NULL \
+	}
 
 typedef struct mc_command_help {
-	const char *usage;       /* "milkcast ingest [options] PATH..." */
-	const char *summary;     /* one line */
+	const char *usage;	 /* "milkcast ingest [options] PATH..." */
+	const char *summary;	 /* one line */
 	const char *description; /* paragraphs, may be NULL */
 } mc_command_help;
 

@@ -17,7 +17,7 @@ typedef struct fetch_args {
 	long timeout_s, retries;
 	bool force;
 	int32_t first, last; /* the dates to fetch */
-	bool range;          /* --from/--to: weekdays only, tolerant of unpublished dates */
+	bool range;	     /* --from/--to: weekdays only, tolerant of unpublished dates */
 } fetch_args;
 
 typedef struct tally {
@@ -25,23 +25,23 @@ typedef struct tally {
 } tally;
 
 static const mc_command_help help = {
-    "milkcast fetch [--date YYYY-MM-DD | --from YYYY-MM-DD [--to YYYY-MM-DD]] [options]",
-    "Download SNIIM milk price workbooks into <home>/raw/.",
-    "Downloads {base}/LecheDDMMYYYY.xlsx, checks that it is a complete xlsx (not an\n"
-    "HTML error page, not truncated) and saves it atomically as\n"
-    "<home>/raw/LecheDDMMYYYY.xlsx.  The base URL is --base-url, else\n"
-    "$MILKCAST_SNIIM_URL, else the SNIIM server:\n"
-    "  " MC_FETCH_DEFAULT_BASE_URL "\n"
-    "--date defaults to today's date in UTC.\n"
-    "\n"
-    "--from/--to fetch every weekday (Mon-Fri) of a range (--to defaults to today);\n"
-    "unpublished dates are reported and skipped, and the exit status is 1 only if\n"
-    "a date failed.  For a single --date, 'not published yet' exits with 1.\n"
-    "\n"
-    "Requests that fail on the network, time out or get HTTP 5xx/429 are retried\n"
-    "with exponential backoff; other HTTP errors are not.  A saved file with the\n"
-    "same bytes is left alone (unchanged); if the upstream copy differs, the saved\n"
-    "file is kept and the fetch fails (conflict) unless --force replaces it.",
+	"milkcast fetch [--date YYYY-MM-DD | --from YYYY-MM-DD [--to YYYY-MM-DD]] [options]",
+	"Download SNIIM milk price workbooks into <home>/raw/.",
+	"Downloads {base}/LecheDDMMYYYY.xlsx, checks that it is a complete xlsx (not an\n"
+	"HTML error page, not truncated) and saves it atomically as\n"
+	"<home>/raw/LecheDDMMYYYY.xlsx.  The base URL is --base-url, else\n"
+	"$MILKCAST_SNIIM_URL, else the SNIIM server:\n"
+	"  " MC_FETCH_DEFAULT_BASE_URL "\n"
+	"--date defaults to today's date in UTC.\n"
+	"\n"
+	"--from/--to fetch every weekday (Mon-Fri) of a range (--to defaults to today);\n"
+	"unpublished dates are reported and skipped, and the exit status is 1 only if\n"
+	"a date failed.  For a single --date, 'not published yet' exits with 1.\n"
+	"\n"
+	"Requests that fail on the network, time out or get HTTP 5xx/429 are retried\n"
+	"with exponential backoff; other HTTP errors are not.  A saved file with the\n"
+	"same bytes is left alone (unchanged); if the upstream copy differs, the saved\n"
+	"file is kept and the fetch fails (conflict) unless --force replaces it.",
 };
 
 static void log_line(void *user, const char *msg)
@@ -93,7 +93,7 @@ static bool resolve_dates(fetch_args *a)
 		return false;
 	if (a->first > a->last || a->last - a->first > MAX_RANGE_DAYS) {
 		mc_usage_error(help.usage, "--from must not be after --to, at most %d days apart",
-		               MAX_RANGE_DAYS);
+			       MAX_RANGE_DAYS);
 		return false;
 	}
 	return true;
@@ -121,7 +121,7 @@ static bool resolve_base_url(fetch_args *a)
 	if (strncmp(a->base_url, "http://", 7) == 0 || strncmp(a->base_url, "https://", 8) == 0)
 		return true;
 	mc_usage_error(help.usage, "the base URL must start with http:// or https://, got '%s'",
-	               a->base_url);
+		       a->base_url);
 	return false;
 }
 
@@ -163,19 +163,19 @@ static void report_problem(const mc_fetch_result *r, const mc_error *err)
 	mc_error e = MC_ERROR_INIT;
 	if (r->status == MC_FETCH_NOT_PUBLISHED)
 		mc_fail(&e, MC_ERR_NOT_FOUND, "%s is not published yet (HTTP %ld for %s)", iso,
-		        r->http_status, r->url);
+			r->http_status, r->url);
 	else if (r->status == MC_FETCH_CONFLICT)
 		mc_fail(&e, MC_ERR_INVALID,
-		        "the upstream copy of %s differs from %s (%zu vs %zu bytes); kept the "
-		        "saved file, use --force to replace it",
-		        iso, r->path, r->bytes, r->saved_bytes);
+			"the upstream copy of %s differs from %s (%zu vs %zu bytes); kept the "
+			"saved file, use --force to replace it",
+			iso, r->path, r->bytes, r->saved_bytes);
 	else
 		e = *err;
 	mc_die_error(&e);
 }
 
 static void report_human(const mc_ctx *ctx, const fetch_args *a, const mc_fetch_result *r,
-                         const mc_error *err)
+			 const mc_error *err)
 {
 	char iso[11], size[32];
 	mc_date_format_iso(r->date, iso);
@@ -187,7 +187,7 @@ static void report_human(const mc_ctx *ctx, const fetch_args *a, const mc_fetch_
 		break;
 	case MC_FETCH_REPLACED:
 		mc_info(ctx, "replaced %s → %s (%s; the upstream copy changed)\n", iso, r->path,
-		        size);
+			size);
 		break;
 	case MC_FETCH_NOT_PUBLISHED:
 		if (a->range) {
@@ -226,9 +226,9 @@ static void print_range_json(const fetch_args *a, const tally *t, json_t *result
 	mc_date_format_iso(a->first, from);
 	mc_date_format_iso(a->last, to);
 	json_t *o = json_pack("{s:s, s:s, s:o, s:i, s:i, s:i, s:i, s:i, s:i}", "from", from, "to",
-	                      to, "results", results, "fetched", t->fetched, "unchanged",
-	                      t->unchanged, "replaced", t->replaced, "not_published",
-	                      t->not_published, "conflict", t->conflict, "failed", t->failed);
+			      to, "results", results, "fetched", t->fetched, "unchanged",
+			      t->unchanged, "replaced", t->replaced, "not_published",
+			      t->not_published, "conflict", t->conflict, "failed", t->failed);
 	if (o)
 		print_json(o);
 	json_decref(o);
@@ -240,15 +240,15 @@ static void print_range_summary(const mc_ctx *ctx, const fetch_args *a, const ta
 	mc_date_format_iso(a->first, from);
 	mc_date_format_iso(a->last, to);
 	mc_info(ctx, "%s..%s: %d fetched, %d unchanged, %d replaced, %d not published, %d failed\n",
-	        from, to, t->fetched, t->unchanged, t->replaced, t->not_published,
-	        t->failed + t->conflict);
+		from, to, t->fetched, t->unchanged, t->replaced, t->not_published,
+		t->failed + t->conflict);
 }
 
 /* --- running ---------------------------------------------------------------- */
 
 /* Fetch one date, report it, and add it to the tally and the JSON list. */
 static void fetch_one(mc_fetcher *f, const char *raw_dir, int32_t date, const fetch_args *a,
-                      const mc_ctx *ctx, tally *t, json_t *results)
+		      const mc_ctx *ctx, tally *t, json_t *results)
 {
 	mc_fetch_result r;
 	mc_error err = MC_ERROR_INIT;
@@ -266,7 +266,7 @@ static void fetch_one(mc_fetcher *f, const char *raw_dir, int32_t date, const fe
 }
 
 static void fetch_all(mc_fetcher *f, const char *raw_dir, const fetch_args *a, const mc_ctx *ctx,
-                      tally *t)
+		      tally *t)
 {
 	json_t *results = json_array();
 	for (int32_t d = a->first; d <= a->last; d++)
@@ -316,17 +316,18 @@ int cmd_fetch(int argc, char **argv, mc_ctx *ctx)
 {
 	fetch_args a = {.timeout_s = 60, .retries = 3};
 	const mc_option opts[] = {
-	    MC_OPT_STRING('d', "date", &a.date, "DATE", "publication date (default: today, UTC)"),
-	    MC_OPT_STRING(0, "from", &a.from, "DATE", "fetch every weekday from DATE…"),
-	    MC_OPT_STRING(0, "to", &a.to, "DATE", "…to DATE inclusive (default: today)"),
-	    MC_OPT_STRING(0, "base-url", &a.base_url, "URL",
-	                  "where the workbooks are (default $MILKCAST_SNIIM_URL or SNIIM)"),
-	    MC_OPT_INT(0, "timeout", &a.timeout_s, "SECONDS",
-	               "limit for each request (default 60)"),
-	    MC_OPT_INT(0, "retries", &a.retries, "N",
-	               "retries after network errors, 5xx, 429 (default 3)"),
-	    MC_OPT_FLAG('f', "force", &a.force, "replace a saved file whose bytes differ"),
-	    MC_OPT_END(),
+		MC_OPT_STRING('d', "date", &a.date, "DATE",
+			      "publication date (default: today, UTC)"),
+		MC_OPT_STRING(0, "from", &a.from, "DATE", "fetch every weekday from DATE…"),
+		MC_OPT_STRING(0, "to", &a.to, "DATE", "…to DATE inclusive (default: today)"),
+		MC_OPT_STRING(0, "base-url", &a.base_url, "URL",
+			      "where the workbooks are (default $MILKCAST_SNIIM_URL or SNIIM)"),
+		MC_OPT_INT(0, "timeout", &a.timeout_s, "SECONDS",
+			   "limit for each request (default 60)"),
+		MC_OPT_INT(0, "retries", &a.retries, "N",
+			   "retries after network errors, 5xx, 429 (default 3)"),
+		MC_OPT_FLAG('f', "force", &a.force, "replace a saved file whose bytes differ"),
+		MC_OPT_END(),
 	};
 	int n = mc_parse_options(argc, argv, opts, &help, ctx);
 	if (n < 0)

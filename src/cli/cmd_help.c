@@ -20,7 +20,8 @@ int cmd_help(int argc, char **argv, mc_ctx *ctx)
 	if (argc < 2 || strcmp(argv[0], "help") != 0 || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {
 		if (argc >= 2 && strcmp(argv[0], "help") == 0)
-			printf("usage: milkcast help [COMMAND]\n\nShow the commands, or one command's "
+			printf("usage: milkcast help [COMMAND]\n\nShow the commands, or one "
+			       "command's "
 			       "help.\n\n");
 		print_overview();
 		return MC_EXIT_OK;

@@ -41,16 +41,18 @@ static void print_summary(const mc_ctx *ctx, const mc_ingest_summary *s, bool dr
 		mc_date_format_iso(s->last_date, last);
 	}
 	if (ctx->json) {
-		json_t *o = json_pack(
-			"{s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "run_id",
-			(json_int_t)s->run_id, "dry_run", dry_run, "inputs", (json_int_t)s->inputs,
-			"rows_read", (json_int_t)s->rows_read, "dates_added",
-			(json_int_t)s->dates_added, "rows_added", (json_int_t)s->rows_added,
-			"rows_missing", (json_int_t)s->rows_missing, "rows_unchanged",
-			(json_int_t)s->rows_unchanged, "rows_quarantined",
-			(json_int_t)s->rows_quarantined, "rows_changed", (json_int_t)s->rows_changed,
-			"partitions_written", (json_int_t)s->partitions_written);
-		json_object_set_new(o, "first_date", s->rows_read ? json_string(first) : json_null());
+		json_t *o = json_pack("{s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				      "run_id", (json_int_t)s->run_id, "dry_run", dry_run, "inputs",
+				      (json_int_t)s->inputs, "rows_read", (json_int_t)s->rows_read,
+				      "dates_added", (json_int_t)s->dates_added, "rows_added",
+				      (json_int_t)s->rows_added, "rows_missing",
+				      (json_int_t)s->rows_missing, "rows_unchanged",
+				      (json_int_t)s->rows_unchanged, "rows_quarantined",
+				      (json_int_t)s->rows_quarantined, "rows_changed",
+				      (json_int_t)s->rows_changed, "partitions_written",
+				      (json_int_t)s->partitions_written);
+		json_object_set_new(o, "first_date",
+				    s->rows_read ? json_string(first) : json_null());
 		json_object_set_new(o, "last_date", s->rows_read ? json_string(last) : json_null());
 		mc_print_json(o);
 		return;
@@ -105,8 +107,8 @@ int cmd_ingest(int argc, char **argv, mc_ctx *ctx)
 	o.progress = on_progress;
 	o.progress_ud = &bar;
 	mc_ingest_summary sum;
-	mc_code code = mc_ingest(ctx->store, lake, (const char *const *)argv, (size_t)n, &o, &sum,
-				 &err);
+	mc_code code =
+		mc_ingest(ctx->store, lake, (const char *const *)argv, (size_t)n, &o, &sum, &err);
 	mc_progress_finish(&bar);
 	mc_lake_free(lake);
 	if (code)

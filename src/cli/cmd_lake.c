@@ -57,7 +57,8 @@ static int lake_ls(mc_ctx *ctx, mc_lake *lake)
 		struct stat st;
 		long long bytes = stat(parts[i].path, &st) == 0 ? (long long)st.st_size : -1;
 		char month[16], first[11] = "-", last[11] = "-";
-		snprintf(month, sizeof month, "%04d-%02d", parts[i].year % 10000, parts[i].month % 100);
+		snprintf(month, sizeof month, "%04d-%02d", parts[i].year % 10000,
+			 parts[i].month % 100);
 		if (r.ndates) {
 			mc_date_format_iso(r.first, first);
 			mc_date_format_iso(r.last, last);
@@ -65,13 +66,14 @@ static int lake_ls(mc_ctx *ctx, mc_lake *lake)
 		total += t->nrows;
 		if (arr)
 			json_array_append_new(
-				arr, json_pack("{s:s, s:I, s:I, s:s, s:s, s:I, s:s}", "month", month,
-					       "rows", (json_int_t)t->nrows, "dates",
-					       (json_int_t)r.ndates, "first_date", first, "last_date",
-					       last, "bytes", (json_int_t)bytes, "path", parts[i].path));
+				arr,
+				json_pack("{s:s, s:I, s:I, s:s, s:s, s:I, s:s}", "month", month,
+					  "rows", (json_int_t)t->nrows, "dates",
+					  (json_int_t)r.ndates, "first_date", first, "last_date",
+					  last, "bytes", (json_int_t)bytes, "path", parts[i].path));
 		else
-			printf("%-8s %7zu %6zu  %-10s  %-10s %9lld  %s\n", month, t->nrows, r.ndates,
-			       first, last, bytes, parts[i].path);
+			printf("%-8s %7zu %6zu  %-10s  %-10s %9lld  %s\n", month, t->nrows,
+			       r.ndates, first, last, bytes, parts[i].path);
 		mc_table_free(t);
 	}
 	if (arr)
@@ -102,8 +104,8 @@ static void print_stat(const mc_lake_series_stat *s, json_t *arr)
 				      (json_int_t)s->observed, "missing_share", missing_share);
 		json_object_set_new(o, "last_price",
 				    s->observed ? json_real(s->last_price) : json_null());
-		json_object_set_new(o, "last_observed", s->observed ? json_string(last_obs)
-								    : json_null());
+		json_object_set_new(o, "last_observed",
+				    s->observed ? json_string(last_obs) : json_null());
 		json_array_append_new(arr, o);
 		return;
 	}
@@ -243,15 +245,18 @@ int cmd_lake(int argc, char **argv, mc_ctx *ctx)
 		return mc_usage_error(help.usage, n ? "one subcommand at a time" : "no subcommand");
 	const char *sub = argv[0];
 	if (!strcmp(sub, "quarantine"))
-		return print_query(ctx,
-				   "SELECT q.run_id, q.source, q.position, q.date, q.state, q.city, "
-				   "q.milk_type, q.channel, q.raw_value, q.reason FROM quarantine q "
-				   "ORDER BY q.id DESC LIMIT ?", limit);
+		return print_query(
+			ctx,
+			"SELECT q.run_id, q.source, q.position, q.date, q.state, q.city, "
+			"q.milk_type, q.channel, q.raw_value, q.reason FROM quarantine q "
+			"ORDER BY q.id DESC LIMIT ?",
+			limit);
 	if (!strcmp(sub, "revisions"))
 		return print_query(ctx,
 				   "SELECT run_id, source, date, kind, state, city, milk_type, "
 				   "channel, old_price, new_price, applied FROM revisions "
-				   "ORDER BY id DESC LIMIT ?", limit);
+				   "ORDER BY id DESC LIMIT ?",
+				   limit);
 	if (strcmp(sub, "ls") && strcmp(sub, "stats") && strcmp(sub, "export"))
 		return mc_usage_error(help.usage, "unknown subcommand '%s'", sub);
 	mc_lake *lake;

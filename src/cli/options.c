@@ -44,7 +44,8 @@ static int set_value(const mc_option *o, const char *val, const mc_command_help 
 		errno = 0;
 		long v = strtol(val, &end, 10);
 		if (errno || end == val || *end) {
-			mc_usage_error(help->usage, "option '--%s' expects a whole number, got '%s'",
+			mc_usage_error(help->usage,
+				       "option '--%s' expects a whole number, got '%s'",
 				       o->long_name, val);
 			return -1;
 		}
@@ -102,7 +103,8 @@ static int parse_one(int argc, char **argv, int *i, const mc_option *opts,
 		}
 		if (eq) {
 			if (o->kind == MC_OPT_FLAG) {
-				mc_usage_error(help->usage, "option '--%s' takes no value", o->long_name);
+				mc_usage_error(help->usage, "option '--%s' takes no value",
+					       o->long_name);
 				return -2;
 			}
 			val = eq + 1;
@@ -116,8 +118,8 @@ static int parse_one(int argc, char **argv, int *i, const mc_option *opts,
 	}
 	if (o->kind != MC_OPT_FLAG && !val) {
 		if (*i + 1 >= argc) {
-			mc_usage_error(help->usage, "option '--%s' needs a value (%s)", o->long_name,
-				       o->arg_name ? o->arg_name : "VALUE");
+			mc_usage_error(help->usage, "option '--%s' needs a value (%s)",
+				       o->long_name, o->arg_name ? o->arg_name : "VALUE");
 			return -2;
 		}
 		val = argv[++*i];
@@ -164,7 +166,8 @@ static void print_table(FILE *out, const mc_option *opts)
 {
 	for (const mc_option *o = opts; o && o->kind != MC_OPT_END; o++) {
 		char left[64];
-		const char *arg = o->kind == MC_OPT_FLAG ? "" : (o->arg_name ? o->arg_name : "VALUE");
+		const char *arg =
+			o->kind == MC_OPT_FLAG ? "" : (o->arg_name ? o->arg_name : "VALUE");
 		if (o->short_name)
 			snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->long_name,
 				 *arg ? " " : "", arg);

@@ -21,7 +21,8 @@ int mc_usage_error(const char *usage, const char *fmt, ...)
 	fputs("milkcast: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: %s\n(see --help)\n", usage ? usage : "milkcast COMMAND [options]");
+	fprintf(stderr, "\nusage: %s\n(see --help)\n",
+		usage ? usage : "milkcast COMMAND [options]");
 	return MC_EXIT_USAGE;
 }
 

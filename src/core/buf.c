@@ -110,7 +110,8 @@ mc_code mc_buf_read_file(mc_buf *b, const char *path, mc_error *err)
 		rc = mc_buf_append(b, chunk, n);
 		if (rc) {
 			mc_fail(err, rc, "cannot read '%s': %s", path,
-				rc == MC_ERR_LIMIT ? "file exceeds the size limit" : "out of memory");
+				rc == MC_ERR_LIMIT ? "file exceeds the size limit"
+						   : "out of memory");
 			break;
 		}
 	}

@@ -11,9 +11,9 @@ int32_t mc_date_from_ymd(int y, int m, int d)
 {
 	y -= m <= 2;
 	int era = (y >= 0 ? y : y - 399) / 400;
-	int yoe = y - era * 400;                                   /* [0, 399] */
+	int yoe = y - era * 400;				  /* [0, 399] */
 	int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
-	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;	  /* [0, 146096] */
 	return era * 146097 + doe - 719468;
 }
 
@@ -105,8 +105,8 @@ static void fold_spanish(const char *s, char *out, size_t cap)
 
 bool mc_date_parse_spanish(const char *s, int32_t *days)
 {
-	static const char *const months[] = {"enero", "febrero", "marzo", "abril",
-					     "mayo", "junio", "julio", "agosto",
+	static const char *const months[] = {"enero",	   "febrero", "marzo",	   "abril",
+					     "mayo",	   "junio",   "julio",	   "agosto",
 					     "septiembre", "octubre", "noviembre", "diciembre"};
 	char buf[128], mon[32], de1[8], de2[8];
 	fold_spanish(s, buf, sizeof buf);

@@ -67,7 +67,8 @@ mc_code mc_mkdirs(const char *path, mc_error *err)
 	}
 	free(p);
 	if (!mc_is_dir(path))
-		return mc_fail(err, MC_ERR_IO, "cannot create directory '%s': not a directory", path);
+		return mc_fail(err, MC_ERR_IO, "cannot create directory '%s': not a directory",
+			       path);
 	return MC_OK;
 }
 
@@ -75,7 +76,8 @@ mc_code mc_fsync_dir(const char *dir, mc_error *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
-		return mc_fail(err, MC_ERR_IO, "cannot open directory '%s': %s", dir, strerror(errno));
+		return mc_fail(err, MC_ERR_IO, "cannot open directory '%s': %s", dir,
+			       strerror(errno));
 	int rc = fsync(fd);
 	int e = errno;
 	close(fd);
@@ -142,9 +144,11 @@ mc_code mc_atomic_commit(mc_atomic_file *af, mc_error *err)
 {
 	mc_code rc = MC_OK;
 	if (fsync(af->fd) != 0)
-		rc = mc_fail(err, MC_ERR_IO, "cannot fsync '%s': %s", af->tmp_path, strerror(errno));
+		rc = mc_fail(err, MC_ERR_IO, "cannot fsync '%s': %s", af->tmp_path,
+			     strerror(errno));
 	if (close(af->fd) != 0 && !rc)
-		rc = mc_fail(err, MC_ERR_IO, "cannot close '%s': %s", af->tmp_path, strerror(errno));
+		rc = mc_fail(err, MC_ERR_IO, "cannot close '%s': %s", af->tmp_path,
+			     strerror(errno));
 	af->fd = -1;
 	if (!rc && rename(af->tmp_path, af->path) != 0)
 		rc = mc_fail(err, MC_ERR_IO, "cannot rename '%s' to '%s': %s", af->tmp_path,
@@ -216,7 +220,8 @@ mc_code mc_atomic_commit_all(mc_atomic_file *files, size_t n, mc_error *err)
 		files[i].tmp_path = NULL;
 		if (!batched) {
 			char *dir = parent_dir(files[i].path);
-			rc = dir ? mc_fsync_dir(dir, err) : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+			rc = dir ? mc_fsync_dir(dir, err)
+				 : mc_fail(err, MC_ERR_NOMEM, "out of memory");
 			free(dir);
 		}
 	}

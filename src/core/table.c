@@ -82,8 +82,8 @@ size_t mc_type_width(mc_type type)
 
 const char *mc_type_name(mc_type type)
 {
-	static const char *const names[] = {"bool", "int32", "int64", "float",
-					    "double", "string", "date", "timestamp"};
+	static const char *const names[] = {"bool",   "int32",	"int64", "float",
+					    "double", "string", "date",	 "timestamp"};
 	return (unsigned)type < sizeof names / sizeof *names ? names[type] : "?";
 }
 
@@ -148,15 +148,15 @@ mc_code mc_column_push_null(mc_column *c)
 	return MC_OK;
 }
 
-#define DEFINE_PUSH(fn, ctype)                              \
-	mc_code fn(mc_column *c, ctype v)                   \
-	{                                                   \
-		size_t i;                                   \
-		mc_code rc = column_grow(c, true, &i);      \
-		if (rc)                                     \
-			return rc;                          \
-		((ctype *)c->values)[i] = v;                \
-		return MC_OK;                               \
+#define DEFINE_PUSH(fn, ctype)                         \
+	mc_code fn(mc_column *c, ctype v)              \
+	{                                              \
+		size_t i;                              \
+		mc_code rc = column_grow(c, true, &i); \
+		if (rc)                                \
+			return rc;                     \
+		((ctype *)c->values)[i] = v;           \
+		return MC_OK;                          \
 	}
 
 DEFINE_PUSH(mc_column_push_i32, int32_t)
@@ -215,7 +215,8 @@ mc_table *mc_table_clone_schema(const mc_table *t)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < t->ncols; i++) {
-		int c = mc_table_add_column(out, t->cols[i].name, t->cols[i].type, t->cols[i].nullable);
+		int c = mc_table_add_column(out, t->cols[i].name, t->cols[i].type,
+					    t->cols[i].nullable);
 		if (c < 0) {
 			mc_table_free(out);
 			return NULL;

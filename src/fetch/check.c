@@ -10,7 +10,7 @@
 #include "milkcast/date.h"
 
 enum {
-	EOCD_SIZE = 22,           /* end-of-central-directory record without its comment */
+	EOCD_SIZE = 22,		  /* end-of-central-directory record without its comment */
 	EOCD_MAX_COMMENT = 65535, /* the comment length is a 16-bit field */
 	MEDIA_TYPE_MAX = 128,
 };
@@ -64,11 +64,11 @@ static void media_type(const char *ct, char out[MEDIA_TYPE_MAX])
 static bool is_xlsx_media_type(const char *mt)
 {
 	static const char *const ok[] = {
-	    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-	    "application/octet-stream",
-	    "application/zip",
-	    "application/x-zip-compressed",
-	    "application/vnd.ms-excel",
+		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		"application/octet-stream",
+		"application/zip",
+		"application/x-zip-compressed",
+		"application/vnd.ms-excel",
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
 		if (strcmp(mt, ok[i]) == 0)
@@ -86,7 +86,7 @@ mc_code mc_fetch_check_content_type(const char *content_type, mc_error *err)
 		return MC_OK;
 	if (strcmp(mt, "text/html") == 0 || strcmp(mt, "application/xhtml+xml") == 0)
 		return mc_fail(err, MC_ERR_FORMAT,
-		               "not an xlsx: the server sent an HTML page (Content-Type %s)", mt);
+			       "not an xlsx: the server sent an HTML page (Content-Type %s)", mt);
 	return mc_fail(err, MC_ERR_FORMAT, "not an xlsx: unexpected Content-Type '%s'", mt);
 }
 
@@ -143,7 +143,7 @@ static mc_code check_workbook_part(const uint8_t *p, size_t n, mc_error *err)
 	zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze) : NULL;
 	if (!za) {
 		mc_fail(err, MC_ERR_FORMAT, "not an xlsx: corrupt zip (%s)",
-		        zip_error_strerror(&ze));
+			zip_error_strerror(&ze));
 		zip_source_free(src);
 		zip_error_fini(&ze);
 		return MC_ERR_FORMAT;
@@ -153,7 +153,7 @@ static mc_code check_workbook_part(const uint8_t *p, size_t n, mc_error *err)
 	zip_discard(za);
 	if (!found)
 		return mc_fail(err, MC_ERR_FORMAT,
-		               "not an xlsx: a zip without xl/workbook.xml (not a workbook)");
+			       "not an xlsx: a zip without xl/workbook.xml (not a workbook)");
 	return MC_OK;
 }
 
@@ -169,11 +169,11 @@ mc_code mc_fetch_check_xlsx(const uint8_t *p, size_t n, mc_error *err)
 	long eocd = find_eocd(p, n);
 	if (eocd < 0)
 		return mc_fail(
-		    err, MC_ERR_FORMAT,
-		    "truncated xlsx: no zip end-of-central-directory record in %zu bytes", n);
+			err, MC_ERR_FORMAT,
+			"truncated xlsx: no zip end-of-central-directory record in %zu bytes", n);
 	if (!central_directory_fits(p, (size_t)eocd))
 		return mc_fail(err, MC_ERR_FORMAT,
-		               "truncated xlsx: the zip central directory lies outside %zu bytes",
-		               n);
+			       "truncated xlsx: the zip central directory lies outside %zu bytes",
+			       n);
 	return check_workbook_part(p, n, err);
 }

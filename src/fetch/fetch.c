@@ -27,7 +27,7 @@ typedef struct reply {
 	CURLcode cc;
 	long status;
 	curl_off_t content_length; /* -1 = not announced */
-	curl_off_t retry_after;    /* seconds, 0 = none */
+	curl_off_t retry_after;	   /* seconds, 0 = none */
 	char content_type[128];
 	bool has_content_type;
 	bool over_cap;
@@ -43,7 +43,7 @@ mc_code mc_fetch_global_init(mc_error *err)
 		CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
 		if (cc != CURLE_OK)
 			return mc_fail(err, MC_ERR_NETWORK, "cannot initialise libcurl: %s",
-			               curl_easy_strerror(cc));
+				       curl_easy_strerror(cc));
 	}
 	global_refs++;
 	return MC_OK;
@@ -58,15 +58,15 @@ void mc_fetch_global_cleanup(void)
 void mc_fetch_opts_init(mc_fetch_opts *o)
 {
 	*o = (mc_fetch_opts){
-	    .base_url = NULL,
-	    .timeout_s = 60,
-	    .connect_timeout_s = 15,
-	    .retries = 3,
-	    .backoff_ms = 500,
-	    .backoff_max_ms = 8000,
-	    .retry_after_max_s = 30,
-	    .max_bytes = MC_FETCH_DEFAULT_MAX_BYTES,
-	    .max_redirects = 5,
+		.base_url = NULL,
+		.timeout_s = 60,
+		.connect_timeout_s = 15,
+		.retries = 3,
+		.backoff_ms = 500,
+		.backoff_max_ms = 8000,
+		.retry_after_max_s = 30,
+		.max_bytes = MC_FETCH_DEFAULT_MAX_BYTES,
+		.max_redirects = 5,
 	};
 }
 
@@ -183,7 +183,7 @@ static void set_options(mc_fetcher *f, const char *url, bool head, reply *r)
 {
 	CURL *c = f->curl;
 	long connect_s = f->opts.connect_timeout_s < f->opts.timeout_s ? f->opts.connect_timeout_s
-	                                                               : f->opts.timeout_s;
+								       : f->opts.timeout_s;
 	curl_easy_reset(c); /* keeps the connection cache */
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOBODY, head ? 1L : 0L);
@@ -261,7 +261,7 @@ static void describe_failure(const mc_fetcher *f, const reply *r, char *out, siz
 	const char *detail = f->errbuf[0] ? f->errbuf : curl_easy_strerror(r->cc);
 	if (over_cap(r) && f->opts.max_bytes % ((size_t)1 << 20) == 0)
 		snprintf(out, cap, "the body exceeds the %zu MiB size cap",
-		         f->opts.max_bytes >> 20);
+			 f->opts.max_bytes >> 20);
 	else if (over_cap(r))
 		snprintf(out, cap, "the body exceeds the %zu-byte size cap", f->opts.max_bytes);
 	else if (r->cc == CURLE_OPERATION_TIMEDOUT)
@@ -285,7 +285,7 @@ static long retry_delay(mc_fetcher *f, const reply *r, int attempt)
 }
 
 static void log_outcome(const mc_fetcher *f, const char *method, const char *url, const reply *r,
-                        const char *what)
+			const char *what)
 {
 	if (r->cc != CURLE_OK || method[0] == 'H')
 		logf_(f, "%s %s: %s (attempt %d of %d)", method, url, what, r->attempts,
@@ -301,7 +301,7 @@ static void log_outcome(const mc_fetcher *f, const char *method, const char *url
  * HTTP status came back (any status: the caller judges it), else an error.
  */
 static mc_code request(mc_fetcher *f, const char *method, const char *url, reply *r,
-                       mc_fetch_result *res, mc_error *err)
+		       mc_fetch_result *res, mc_error *err)
 {
 	bool head = strcmp(method, "HEAD") == 0;
 	for (r->attempts = 1;; r->attempts++) {
@@ -323,16 +323,16 @@ static mc_code request(mc_fetcher *f, const char *method, const char *url, reply
 			log_outcome(f, method, url, r, what);
 			if (retry)
 				return mc_fail(
-				    err, MC_ERR_NETWORK,
-				    "%s with Retry-After %ld s (more than %ld s); giving up", what,
-				    (long)r->retry_after, f->opts.retry_after_max_s);
+					err, MC_ERR_NETWORK,
+					"%s with Retry-After %ld s (more than %ld s); giving up",
+					what, (long)r->retry_after, f->opts.retry_after_max_s);
 			if (r->cc == CURLE_OK)
 				return MC_OK;
 			if (r->attempts > 1)
 				return mc_fail(err, MC_ERR_NETWORK, "%s (%d attempts)", what,
-				               r->attempts);
+					       r->attempts);
 			return mc_fail(err, over_cap(r) ? MC_ERR_LIMIT : MC_ERR_NETWORK, "%s",
-			               what);
+				       what);
 		}
 		logf_(f, "%s %s: %s (attempt %d of %d); retrying in %.1f s%s", method, url, what,
 		      r->attempts, f->opts.retries + 1, (double)delay / 1000,
@@ -352,7 +352,7 @@ static mc_code bad_status(const reply *r, mc_error *err)
 {
 	if (r->status == 429 || r->status >= 500)
 		return mc_fail(err, MC_ERR_NETWORK, "server error HTTP %ld after %d attempt%s",
-		               r->status, r->attempts, r->attempts == 1 ? "" : "s");
+			       r->status, r->attempts, r->attempts == 1 ? "" : "s");
 	return mc_fail(err, MC_ERR_NETWORK, "unexpected HTTP status %ld", r->status);
 }
 
@@ -392,23 +392,23 @@ static mc_code download(mc_fetcher *f, mc_fetch_result *res, reply *r, mc_error 
 }
 
 static mc_code check_and_store(mc_fetcher *f, const char *raw_dir, const reply *r,
-                               mc_fetch_result *res, mc_error *err)
+			       mc_fetch_result *res, mc_error *err)
 {
 	if (r->content_length >= 0 && (uint64_t)r->content_length != (uint64_t)r->body.len)
 		return mc_fail(err, MC_ERR_NETWORK,
-		               "truncated download: received %zu of %lld announced bytes",
-		               r->body.len, (long long)r->content_length);
+			       "truncated download: received %zu of %lld announced bytes",
+			       r->body.len, (long long)r->content_length);
 	mc_code rc = mc_fetch_check_content_type(r->has_content_type ? r->content_type : NULL, err);
 	if (!rc)
 		rc = mc_fetch_check_xlsx(r->body.data, r->body.len, err);
 	if (!rc)
 		rc = mc_fetch_store(raw_dir, res->path, r->body.data, r->body.len, f->opts.force,
-		                    res, err);
+				    res, err);
 	return rc;
 }
 
 static mc_code result_init(mc_fetcher *f, int32_t date, const char *raw_dir, mc_fetch_result *res,
-                           mc_error *err)
+			   mc_error *err)
 {
 	char name[24];
 	mc_fetch_file_name(date, name);
@@ -421,7 +421,7 @@ static mc_code result_init(mc_fetcher *f, int32_t date, const char *raw_dir, mc_
 }
 
 mc_code mc_fetcher_get(mc_fetcher *f, int32_t date, const char *raw_dir, mc_fetch_result *res,
-                       mc_error *err)
+		       mc_error *err)
 {
 	mc_code rc = result_init(f, date, raw_dir, res, err);
 	if (rc)
@@ -442,7 +442,7 @@ mc_code mc_fetcher_get(mc_fetcher *f, int32_t date, const char *raw_dir, mc_fetc
 }
 
 mc_code mc_fetch_publication(const mc_fetch_opts *opts, int32_t date, const char *raw_dir,
-                             mc_fetch_result *res, mc_error *err)
+			     mc_fetch_result *res, mc_error *err)
 {
 	*res = (mc_fetch_result){.status = MC_FETCH_FAILED, .date = date};
 	mc_fetcher *f;

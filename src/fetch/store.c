@@ -12,7 +12,7 @@ enum { COMPARE_CHUNK = 16 * 1024 };
 
 /* Compare a file of known size with p[0..n) chunk by chunk. */
 static mc_code same_bytes(const char *path, off_t size, const uint8_t *p, size_t n, bool *same,
-                          mc_error *err)
+			  mc_error *err)
 {
 	*same = false;
 	if (size < 0 || (uint64_t)size != (uint64_t)n)
@@ -38,14 +38,14 @@ static mc_code same_bytes(const char *path, off_t size, const uint8_t *p, size_t
 }
 
 static mc_code save(const char *raw_dir, const char *path, const uint8_t *p, size_t n,
-                    mc_error *err)
+		    mc_error *err)
 {
 	mc_code rc = mc_mkdirs(raw_dir, err);
 	return rc ? rc : mc_write_file_atomic(path, p, n, err);
 }
 
 mc_code mc_fetch_store(const char *raw_dir, const char *path, const uint8_t *p, size_t n,
-                       bool force, mc_fetch_result *res, mc_error *err)
+		       bool force, mc_fetch_result *res, mc_error *err)
 {
 	res->bytes = n;
 	res->saved_bytes = 0;
@@ -54,7 +54,7 @@ mc_code mc_fetch_store(const char *raw_dir, const char *path, const uint8_t *p, 
 	if (stat(path, &st) != 0) {
 		if (errno != ENOENT)
 			return mc_fail(err, MC_ERR_IO, "cannot stat '%s': %s", path,
-			               strerror(errno));
+				       strerror(errno));
 		mc_code rc = save(raw_dir, path, p, n, err);
 		if (!rc)
 			res->status = MC_FETCH_FETCHED;

@@ -1,4 +1,5 @@
-/* Ingest: read inputs, normalise and validate rows, merge into month partitions, record the manifest. */
+/* Ingest: read inputs, normalise and validate rows, merge into month partitions, record the
+ * manifest. */
 #include "milkcast/ingest.h"
 
 #include <dirent.h>
@@ -212,16 +213,19 @@ static mc_code push_lake_row(month_state *m, const mc_candidate *c, const char *
 	const char *kind = mc_kind_name(c->series.kind);
 	mc_code rc = mc_column_push_i32(&col[MC_LAKE_DATE], c->date);
 	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_KIND], kind, strlen(kind));
-	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_STATE], c->series.state,
-					  strlen(c->series.state));
-	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_CITY], c->series.city, strlen(c->series.city));
-	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_MILK_TYPE], c->series.milk_type,
-					  strlen(c->series.milk_type));
-	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_CHANNEL], c->series.channel,
-					  strlen(c->series.channel));
 	rc = rc ? rc
-		: c->missing ? mc_column_push_null(&col[MC_LAKE_PRICE])
-			     : mc_column_push_f64(&col[MC_LAKE_PRICE], c->price);
+		: mc_column_push_str(&col[MC_LAKE_STATE], c->series.state, strlen(c->series.state));
+	rc = rc ? rc
+		: mc_column_push_str(&col[MC_LAKE_CITY], c->series.city, strlen(c->series.city));
+	rc = rc ? rc
+		: mc_column_push_str(&col[MC_LAKE_MILK_TYPE], c->series.milk_type,
+				     strlen(c->series.milk_type));
+	rc = rc ? rc
+		: mc_column_push_str(&col[MC_LAKE_CHANNEL], c->series.channel,
+				     strlen(c->series.channel));
+	rc = rc		  ? rc
+	     : c->missing ? mc_column_push_null(&col[MC_LAKE_PRICE])
+			  : mc_column_push_f64(&col[MC_LAKE_PRICE], c->price);
 	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_SOURCE], source, strlen(source));
 	rc = rc ? rc : mc_column_push_i64(&col[MC_LAKE_INGESTED_AT], ingested_at);
 	if (!rc)
@@ -292,20 +296,19 @@ static mc_code touch(month_state *m, size_t row, size_t file, size_t input_row)
 	return MC_OK;
 }
 
-static mc_code add_row(mc_ingest_state *st, month_state *m, const mc_candidate *c,
-		       const char *key, size_t n, size_t file, size_t input_row, mc_error *err)
+static mc_code add_row(mc_ingest_state *st, month_state *m, const mc_candidate *c, const char *key,
+		       size_t n, size_t file, size_t input_row, mc_error *err)
 {
 	size_t row = m->table->nrows;
 	if (mc_strmap_put(m->keys, key, n, (int64_t)row) ||
-	    push_lake_row(m, c, st->files[file].name, st->now_us) ||
-	    touch(m, row, file, input_row))
+	    push_lake_row(m, c, st->files[file].name, st->now_us) || touch(m, row, file, input_row))
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	m->dirty = true;
 	return MC_OK;
 }
 
-mc_code mc_ingest_merge(mc_ingest_state *st, const mc_candidate *c, size_t file,
-			size_t input_row, size_t *dup_of, mc_error *err)
+mc_code mc_ingest_merge(mc_ingest_state *st, const mc_candidate *c, size_t file, size_t input_row,
+			size_t *dup_of, mc_error *err)
 {
 	*dup_of = SIZE_MAX;
 	int y, mo, d;

@@ -1,4 +1,5 @@
-/* Private state shared by the ingest files: ingest.c (merge), ingest_read.c (inputs), manifest.c (db). */
+/* Private state shared by the ingest files: ingest.c (merge), ingest_read.c (inputs), manifest.c
+ * (db). */
 #ifndef MILKCAST_LAKE_INGEST_INT_H
 #define MILKCAST_LAKE_INGEST_INT_H
 
@@ -15,9 +16,9 @@ typedef struct mc_candidate {
 } mc_candidate;
 
 typedef struct mc_quarantined {
-	size_t file;      /* index into files */
-	char *position;   /* "row 57 cell C57", "row 1234" */
-	char *date;       /* as read, ISO when parsed */
+	size_t file;	/* index into files */
+	char *position; /* "row 57 cell C57", "row 1234" */
+	char *date;	/* as read, ISO when parsed */
 	char *state, *city, *milk_type, *channel, *raw_value;
 	char *reason;
 } mc_quarantined;
@@ -49,8 +50,8 @@ typedef struct mc_ingest_state {
 	struct month_state *months;
 	size_t nmonths;
 	mc_strmap *month_index; /* "YYYY-MM" → months[] */
-	size_t last_month;      /* months[] index used last: rows come in date runs */
-	mc_strmap *new_dates;   /* "YYYY-MM-DD" first added by this ingest */
+	size_t last_month;	/* months[] index used last: rows come in date runs */
+	mc_strmap *new_dates;	/* "YYYY-MM-DD" first added by this ingest */
 
 	mc_ingest_file *files;
 	size_t nfiles;
@@ -77,8 +78,8 @@ size_t mc_candidate_key(const mc_candidate *c, char *out, size_t cap);
  * month (ingest.c).  When the same file already gave this series and date,
  * nothing is merged and *dup_of is that earlier input row; else SIZE_MAX.
  */
-mc_code mc_ingest_merge(mc_ingest_state *st, const mc_candidate *c, size_t file,
-			size_t input_row, size_t *dup_of, mc_error *err);
+mc_code mc_ingest_merge(mc_ingest_state *st, const mc_candidate *c, size_t file, size_t input_row,
+			size_t *dup_of, mc_error *err);
 
 /* What month i of the working state holds (ingest.c). */
 void mc_ingest_month_info(const mc_ingest_state *st, size_t i, int *year, int *month,

@@ -42,7 +42,8 @@ static const mc_column *find_col(const mc_table *t, const char *const *names)
 
 static mc_code view_parquet(const mc_table *t, const char *name, input_view *v, mc_error *err)
 {
-	static const char *const date[] = {"date", "Fecha", NULL}, *const state[] = {"state", "Estado", NULL},
+	static const char *const date[] = {"date", "Fecha", NULL},
+				 *const state[] = {"state", "Estado", NULL},
 				 *const city[] = {"city", "Ciudad", NULL},
 				 *const type[] = {"milk_type", "Tipo", NULL},
 				 *const channel[] = {"channel", "Canal", NULL},
@@ -54,23 +55,34 @@ static mc_code view_parquet(const mc_table *t, const char *name, input_view *v, 
 	v->milk_type = find_col(t, type);
 	v->channel = find_col(t, channel);
 	v->price = find_col(t, price);
-	const char *missing = !v->date ? "Fecha (or date)" : !v->state ? "Estado (or state)"
-			      : !v->city ? "Ciudad (or city)" : !v->milk_type ? "Tipo (or milk_type)"
-			      : !v->channel ? "Canal (or channel)" : !v->price ? "Precio (or price)" : NULL;
+	const char *missing = !v->date	      ? "Fecha (or date)"
+			      : !v->state     ? "Estado (or state)"
+			      : !v->city      ? "Ciudad (or city)"
+			      : !v->milk_type ? "Tipo (or milk_type)"
+			      : !v->channel   ? "Canal (or channel)"
+			      : !v->price     ? "Precio (or price)"
+					      : NULL;
 	if (missing)
-		return mc_fail(err, MC_ERR_FORMAT, "cannot ingest '%s': no column %s", name, missing);
+		return mc_fail(err, MC_ERR_FORMAT, "cannot ingest '%s': no column %s", name,
+			       missing);
 	if (v->date->type != MC_T_DATE && v->date->type != MC_T_TIMESTAMP)
-		return mc_fail(err, MC_ERR_FORMAT, "cannot ingest '%s': column '%s' is %s, expected a "
-			       "date or timestamp", name, v->date->name, mc_type_name(v->date->type));
+		return mc_fail(err, MC_ERR_FORMAT,
+			       "cannot ingest '%s': column '%s' is %s, expected a "
+			       "date or timestamp",
+			       name, v->date->name, mc_type_name(v->date->type));
 	const mc_column *strs[] = {v->state, v->city, v->milk_type, v->channel};
 	for (int i = 0; i < 4; i++)
 		if (strs[i]->type != MC_T_STRING)
-			return mc_fail(err, MC_ERR_FORMAT, "cannot ingest '%s': column '%s' is %s, "
-				       "expected a string", name, strs[i]->name, mc_type_name(strs[i]->type));
+			return mc_fail(err, MC_ERR_FORMAT,
+				       "cannot ingest '%s': column '%s' is %s, "
+				       "expected a string",
+				       name, strs[i]->name, mc_type_name(strs[i]->type));
 	mc_type pt = v->price->type;
 	if (pt != MC_T_DOUBLE && pt != MC_T_FLOAT && pt != MC_T_INT32 && pt != MC_T_INT64)
-		return mc_fail(err, MC_ERR_FORMAT, "cannot ingest '%s': column '%s' is %s, expected a "
-			       "number", name, v->price->name, mc_type_name(pt));
+		return mc_fail(err, MC_ERR_FORMAT,
+			       "cannot ingest '%s': column '%s' is %s, expected a "
+			       "number",
+			       name, v->price->name, mc_type_name(pt));
 	return MC_OK;
 }
 
@@ -95,7 +107,8 @@ static bool cell_date(const mc_column *c, size_t i, int32_t *days)
 		*days = MC_COL_I32(c)[i];
 		return true;
 	}
-	static const int64_t per_day[] = {[MC_MILLIS] = 86400000LL, [MC_MICROS] = 86400000000LL,
+	static const int64_t per_day[] = {[MC_MILLIS] = 86400000LL,
+					  [MC_MICROS] = 86400000000LL,
 					  [MC_NANOS] = 86400000000000LL};
 	int64_t v = MC_COL_I64(c)[i], d = per_day[c->unit];
 	int64_t q = v / d - (v % d < 0);
@@ -208,7 +221,7 @@ static void describe_position(const input_view *v, size_t i, char *out, size_t c
 
 static bool check_date(const mc_ingest_opts *o, int32_t d, char *why, size_t cap)
 {
-	static const char *const days[] = {"Monday", "Tuesday", "Wednesday", "Thursday",
+	static const char *const days[] = {"Monday", "Tuesday",	 "Wednesday", "Thursday",
 					   "Friday", "Saturday", "Sunday"};
 	char iso[11];
 	mc_date_format_iso(d, iso);
@@ -316,8 +329,8 @@ static bool normalise_row(const mc_ingest_opts *o, const input_view *v, size_t i
 	if (c->missing)
 		return true;
 	if (p < o->min_price || p > o->max_price) {
-		snprintf(why, cap, "implausible price %.2f (expected %.0f to %.0f MXN per litre)", p,
-			 o->min_price, o->max_price);
+		snprintf(why, cap, "implausible price %.2f (expected %.0f to %.0f MXN per litre)",
+			 p, o->min_price, o->max_price);
 		return false;
 	}
 	c->price = round_micro(p);
@@ -401,7 +414,8 @@ static mc_code parse_input(const mc_buf *b, mc_ingest_file *f, mc_table **t, inp
 		return rc;
 	}
 	if (b->len == 0)
-		return mc_fail(err, MC_ERR_FORMAT, "cannot ingest '%s': the file is empty", f->path);
+		return mc_fail(err, MC_ERR_FORMAT, "cannot ingest '%s': the file is empty",
+			       f->path);
 	return mc_fail(err, MC_ERR_FORMAT,
 		       "cannot ingest '%s': not an xlsx workbook or a Parquet file (bad magic)",
 		       f->path);

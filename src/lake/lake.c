@@ -89,10 +89,11 @@ mc_code mc_lake_check_schema(const mc_table *t, const char *what, mc_error *err)
 	for (int i = 0; i < MC_LAKE_NCOLS; i++) {
 		const mc_column *c = &t->cols[i];
 		if (strcmp(c->name, lake_schema[i].name) || c->type != lake_schema[i].type)
-			return mc_fail(err, MC_ERR_FORMAT,
-				       "'%s' column %d is '%s' (%s), the lake schema wants '%s' (%s)",
-				       what, i + 1, c->name, mc_type_name(c->type),
-				       lake_schema[i].name, mc_type_name(lake_schema[i].type));
+			return mc_fail(
+				err, MC_ERR_FORMAT,
+				"'%s' column %d is '%s' (%s), the lake schema wants '%s' (%s)",
+				what, i + 1, c->name, mc_type_name(c->type), lake_schema[i].name,
+				mc_type_name(lake_schema[i].type));
 	}
 	return MC_OK;
 }

@@ -77,8 +77,7 @@ static int stat_cmp(const void *a, const void *b)
 	return r ? r : strcmp(x->channel, y->channel);
 }
 
-mc_code mc_lake_series_stats(const mc_table *t, mc_lake_series_stat **out, size_t *n,
-			     mc_error *err)
+mc_code mc_lake_series_stats(const mc_table *t, mc_lake_series_stat **out, size_t *n, mc_error *err)
 {
 	*out = NULL;
 	*n = 0;
@@ -138,8 +137,8 @@ void mc_lake_series_stats_free(mc_lake_series_stat *s, size_t n)
 /* Quote a CSV field when it holds a comma, quote or line break. */
 static mc_code csv_field(mc_buf *b, const char *s, size_t n)
 {
-	bool quote = memchr(s, ',', n) || memchr(s, '"', n) || memchr(s, '\n', n) ||
-		     memchr(s, '\r', n);
+	bool quote =
+		memchr(s, ',', n) || memchr(s, '"', n) || memchr(s, '\n', n) || memchr(s, '\r', n);
 	if (!quote)
 		return mc_buf_append(b, s, n);
 	mc_code rc = mc_buf_putc(b, '"');

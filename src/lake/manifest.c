@@ -15,10 +15,12 @@
 static mc_code close_interrupted_runs(mc_store *s, const char *now, mc_error *err)
 {
 	mc_stmt *q;
-	mc_code rc = mc_stmt_prepare(
-		s, "UPDATE ingest_runs SET status='failed', finished_at=?, "
-		   "error='interrupted: the process stopped before the run completed' "
-		   "WHERE status='running'", &q, err);
+	mc_code rc =
+		mc_stmt_prepare(s,
+				"UPDATE ingest_runs SET status='failed', finished_at=?, "
+				"error='interrupted: the process stopped before the run completed' "
+				"WHERE status='running'",
+				&q, err);
 	if (rc)
 		return rc;
 	mc_stmt_bind_text(q, 1, now);
@@ -35,8 +37,8 @@ mc_code mc_manifest_begin(mc_store *s, mc_ingest_state *st, mc_error *err)
 	mc_code rc = close_interrupted_runs(s, now, err);
 	if (rc)
 		return rc;
-	rc = mc_stmt_prepare(
-		s, "INSERT INTO ingest_runs(started_at, status) VALUES (?, 'running')", &q, err);
+	rc = mc_stmt_prepare(s, "INSERT INTO ingest_runs(started_at, status) VALUES (?, 'running')",
+			     &q, err);
 	if (rc)
 		return rc;
 	mc_stmt_bind_text(q, 1, now);
@@ -52,8 +54,10 @@ void mc_manifest_fail(mc_store *s, mc_ingest_state *st, const char *message)
 	char now[32];
 	mc_now_iso(now, sizeof now);
 	mc_stmt *q;
-	if (mc_stmt_prepare(s, "UPDATE ingest_runs SET status='failed', finished_at=?, error=? "
-			       "WHERE id=?", &q, NULL))
+	if (mc_stmt_prepare(s,
+			    "UPDATE ingest_runs SET status='failed', finished_at=?, error=? "
+			    "WHERE id=?",
+			    &q, NULL))
 		return;
 	mc_stmt_bind_text(q, 1, now);
 	mc_stmt_bind_text(q, 2, message);
@@ -66,9 +70,11 @@ static mc_code insert_files(mc_store *s, mc_ingest_state *st, mc_error *err)
 {
 	mc_stmt *q;
 	mc_code rc = mc_stmt_prepare(
-		s, "INSERT INTO ingest_files(run_id, path, name, sha256, bytes, format, first_date, "
-		   "last_date, rows_read, rows_added, rows_quarantined, rows_changed) "
-		   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &q, err);
+		s,
+		"INSERT INTO ingest_files(run_id, path, name, sha256, bytes, format, first_date, "
+		"last_date, rows_read, rows_added, rows_quarantined, rows_changed) "
+		"VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+		&q, err);
 	for (size_t i = 0; i < st->nfiles && !rc; i++) {
 		const mc_ingest_file *f = &st->files[i];
 		char first[11], last[11];
@@ -96,8 +102,10 @@ static mc_code insert_quarantine(mc_store *s, mc_ingest_state *st, mc_error *err
 {
 	mc_stmt *q;
 	mc_code rc = mc_stmt_prepare(
-		s, "INSERT INTO quarantine(run_id, source, position, date, state, city, milk_type, "
-		   "channel, raw_value, reason) VALUES (?,?,?,?,?,?,?,?,?,?)", &q, err);
+		s,
+		"INSERT INTO quarantine(run_id, source, position, date, state, city, milk_type, "
+		"channel, raw_value, reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+		&q, err);
 	for (size_t i = 0; i < st->nquarantine && !rc; i++) {
 		const mc_quarantined *r = &st->quarantine[i];
 		mc_stmt_bind_int(q, 1, st->run_id);
@@ -128,8 +136,10 @@ static mc_code insert_revisions(mc_store *s, mc_ingest_state *st, mc_error *err)
 {
 	mc_stmt *q;
 	mc_code rc = mc_stmt_prepare(
-		s, "INSERT INTO revisions(run_id, source, date, kind, state, city, milk_type, channel,"
-		   " old_price, new_price, applied) VALUES (?,?,?,?,?,?,?,?,?,?,?)", &q, err);
+		s,
+		"INSERT INTO revisions(run_id, source, date, kind, state, city, milk_type, channel,"
+		" old_price, new_price, applied) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+		&q, err);
 	for (size_t i = 0; i < st->nrevisions && !rc; i++) {
 		const mc_revision *r = &st->revisions[i];
 		const mc_candidate *c = &r->candidate;
@@ -157,8 +167,10 @@ static mc_code upsert_partitions(mc_store *s, mc_ingest_state *st, mc_error *err
 {
 	mc_stmt *q;
 	mc_code rc = mc_stmt_prepare(
-		s, "INSERT OR REPLACE INTO lake_partitions(year, month, path, rows, first_date, "
-		   "last_date, sha256, written_at, run_id) VALUES (?,?,?,?,?,?,?,?,?)", &q, err);
+		s,
+		"INSERT OR REPLACE INTO lake_partitions(year, month, path, rows, first_date, "
+		"last_date, sha256, written_at, run_id) VALUES (?,?,?,?,?,?,?,?,?)",
+		&q, err);
 	char now[32];
 	mc_now_iso(now, sizeof now);
 	for (size_t i = 0; i < st->nmonths && !rc; i++) {
@@ -204,15 +216,18 @@ static mc_code finish_run(mc_store *s, mc_ingest_state *st, mc_error *err)
 	mc_now_iso(now, sizeof now);
 	mc_stmt *q;
 	mc_code rc = mc_stmt_prepare(
-		s, "UPDATE ingest_runs SET status='completed', finished_at=?, inputs=?, "
-		   "dates_added=?, rows_read=?, rows_added=?, rows_missing=?, rows_unchanged=?, "
-		   "rows_quarantined=?, rows_changed=? WHERE id=?", &q, err);
+		s,
+		"UPDATE ingest_runs SET status='completed', finished_at=?, inputs=?, "
+		"dates_added=?, rows_read=?, rows_added=?, rows_missing=?, rows_unchanged=?, "
+		"rows_quarantined=?, rows_changed=? WHERE id=?",
+		&q, err);
 	if (rc)
 		return rc;
 	mc_stmt_bind_text(q, 1, now);
-	int64_t v[] = {(int64_t)m->inputs, (int64_t)m->dates_added, (int64_t)m->rows_read,
-		       (int64_t)m->rows_added, (int64_t)m->rows_missing, (int64_t)m->rows_unchanged,
-		       (int64_t)m->rows_quarantined, (int64_t)m->rows_changed, st->run_id};
+	int64_t v[] = {
+		(int64_t)m->inputs,	      (int64_t)m->dates_added,	(int64_t)m->rows_read,
+		(int64_t)m->rows_added,	      (int64_t)m->rows_missing, (int64_t)m->rows_unchanged,
+		(int64_t)m->rows_quarantined, (int64_t)m->rows_changed, st->run_id};
 	for (int i = 0; i < 9; i++)
 		mc_stmt_bind_int(q, i + 2, v[i]);
 	rc = mc_stmt_run(q, err);

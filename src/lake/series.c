@@ -6,6 +6,7 @@
 #include <string.h>
 
 /* Canonical (state, city) pairs as SNIIM publishes them, spelling fixed. */
+// clang-format off
 static const struct {
 	const char *state, *city;
 } catalog[] = {
@@ -44,21 +45,27 @@ static const struct {
 	{"Yucatán", "Mérida"},
 	{"Zacatecas", "Zacatecas"},
 };
+// clang-format on
 #define CATALOG_SIZE (sizeof catalog / sizeof *catalog)
 
 /* Other spellings, by folded key, of states and cities. */
 static const struct {
 	const char *folded, *canonical;
 } state_aliases[] = {
-	{"ciudaddemexico", "CDMX"}, {"distritofederal", "CDMX"}, {"df", "CDMX"},
-	{"estadodemexico", "Edo. México"}, {"mexico", "Edo. México"},
-	{"edomex", "Edo. México"}, {"coahuiladezaragoza", "Coahuila"},
-	{"michoacandeocampo", "Michoacán"}, {"veracruzdeignaciodelallave", "Veracruz"},
+	{"ciudaddemexico", "CDMX"},
+	{"distritofederal", "CDMX"},
+	{"df", "CDMX"},
+	{"estadodemexico", "Edo. México"},
+	{"mexico", "Edo. México"},
+	{"edomex", "Edo. México"},
+	{"coahuiladezaragoza", "Coahuila"},
+	{"michoacandeocampo", "Michoacán"},
+	{"veracruzdeignaciodelallave", "Veracruz"},
 };
 static const struct {
 	const char *folded, *canonical;
 } city_aliases[] = {
-	{"ciudadjuarez", "Cd. Juárez"}, {"ciudadobregon", "Cd. Obregón"},
+	{"ciudadjuarez", "Cd. Juárez"},	    {"ciudadobregon", "Cd. Obregón"},
 	{"ciudadvictoria", "Cd. Victoria"}, {"cdmx", "Ciudad de México"},
 	{"zmcdmx", "ZM Ciudad de México"},
 };

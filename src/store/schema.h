@@ -1,4 +1,5 @@
-/* The schema of milkcast.db as an ordered list of migrations (PRAGMA user_version = steps applied). */
+/* The schema of milkcast.db as an ordered list of migrations (PRAGMA user_version = steps applied).
+ */
 #ifndef MILKCAST_STORE_SCHEMA_H
 #define MILKCAST_STORE_SCHEMA_H
 

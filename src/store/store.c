@@ -96,8 +96,10 @@ mc_code mc_store_open(const char *home, mc_store **out, mc_error *err)
 		return rc;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	rc = mc_store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-			      "PRAGMA foreign_keys=ON;", err);
+	rc = mc_store_exec(s,
+			   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+			   "PRAGMA foreign_keys=ON;",
+			   err);
 	if (!rc)
 		rc = migrate(s, err);
 	if (rc) {

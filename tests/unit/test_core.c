@@ -107,12 +107,15 @@ static void test_sha256_vectors(void **state)
 	(void)state;
 	char hex[65];
 	mc_sha256_hex("", 0, hex);
-	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(hex,
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	mc_sha256_hex("abc", 3, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 	mc_sha256_hex(two, strlen(two), hex);
-	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	assert_string_equal(hex,
+			    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 	/* One million 'a' fed in odd-sized pieces. */
 	mc_sha256 s;
 	uint8_t d[32];
@@ -200,7 +203,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_date_roundtrip), cmocka_unit_test(test_date_parse),
-		cmocka_unit_test(test_buf_cap),        cmocka_unit_test(test_strmap),
+		cmocka_unit_test(test_buf_cap),	       cmocka_unit_test(test_strmap),
 		cmocka_unit_test(test_sha256_vectors), cmocka_unit_test(test_table_take),
 		cmocka_unit_test(test_atomic_write),
 	};

@@ -50,7 +50,7 @@ static void test_names_and_urls(void **state)
 	free(url);
 	url = mc_fetch_url(MC_FETCH_DEFAULT_BASE_URL, ymd(2025, 4, 2));
 	assert_string_equal(url, "https://www.economia-sniim.gob.mx/SNIIM-Archivosfuente/"
-	                         "Comentarios/Otros/Leche02042025.xlsx");
+				 "Comentarios/Otros/Leche02042025.xlsx");
 	free(url);
 }
 
@@ -58,17 +58,17 @@ static void test_content_types(void **state)
 {
 	mc_error err = MC_ERROR_INIT;
 	const char *ok[] = {
-	    NULL,
-	    "",
-	    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-	    "Application/Octet-Stream",
-	    "application/zip; name=x.xlsx",
-	    " application/vnd.ms-excel ",
+		NULL,
+		"",
+		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		"Application/Octet-Stream",
+		"application/zip; name=x.xlsx",
+		" application/vnd.ms-excel ",
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
 		assert_int_equal(mc_fetch_check_content_type(ok[i], &err), MC_OK);
 	assert_int_equal(mc_fetch_check_content_type("text/html; charset=UTF-8", &err),
-	                 MC_ERR_FORMAT);
+			 MC_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "HTML"));
 	assert_int_equal(mc_fetch_check_content_type("text/plain", &err), MC_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "text/plain"));
@@ -95,11 +95,11 @@ static void test_xlsx_not_a_zip(void **state)
 	mc_error err = MC_ERROR_INIT;
 	const char *html = "\xEF\xBB\xBF\n  <!DOCTYPE html><html><body>Error</body></html>";
 	assert_int_equal(mc_fetch_check_xlsx((const uint8_t *)html, strlen(html), &err),
-	                 MC_ERR_FORMAT);
+			 MC_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "HTML"));
 	const char *junk = "hello, world";
 	assert_int_equal(mc_fetch_check_xlsx((const uint8_t *)junk, strlen(junk), &err),
-	                 MC_ERR_FORMAT);
+			 MC_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "zip signature"));
 }
 
@@ -156,7 +156,7 @@ static void test_backoff(void **state)
 		}
 	}
 	assert_int_equal(mc_fetch_backoff_ms(&o, 1000, 12345),
-	                 mc_fetch_backoff_ms(&o, 1000, 12345));
+			 mc_fetch_backoff_ms(&o, 1000, 12345));
 	assert_in_range(mc_fetch_backoff_ms(&o, 1000, 0xFFFFFFFFu), 4000, 8000);
 	o.backoff_ms = 0;
 	assert_int_equal(mc_fetch_backoff_ms(&o, 3, 99), 0);
@@ -173,13 +173,13 @@ static void test_status_names(void **state)
 }
 
 static void store(const char *raw, const char *path, const char *text, bool force,
-                  mc_fetch_status want)
+		  mc_fetch_status want)
 {
 	mc_fetch_result res = {0};
 	mc_error err = MC_ERROR_INIT;
 	assert_int_equal(
-	    mc_fetch_store(raw, path, (const uint8_t *)text, strlen(text), force, &res, &err),
-	    MC_OK);
+		mc_fetch_store(raw, path, (const uint8_t *)text, strlen(text), force, &res, &err),
+		MC_OK);
 	assert_int_equal(res.status, want);
 	assert_int_equal(res.bytes, strlen(text));
 }
@@ -278,19 +278,19 @@ static void test_connection_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names_and_urls),
-	    cmocka_unit_test(test_content_types),
-	    cmocka_unit_test(test_xlsx_whole_workbook),
-	    cmocka_unit_test(test_xlsx_truncated),
-	    cmocka_unit_test(test_xlsx_not_a_zip),
-	    cmocka_unit_test(test_xlsx_with_comment),
-	    cmocka_unit_test(test_xlsx_zip_without_workbook),
-	    cmocka_unit_test(test_backoff),
-	    cmocka_unit_test(test_status_names),
-	    cmocka_unit_test(test_store_policy),
-	    cmocka_unit_test(test_fetcher_needs_global_init),
-	    cmocka_unit_test(test_bad_opts),
-	    cmocka_unit_test(test_connection_refused),
+		cmocka_unit_test(test_names_and_urls),
+		cmocka_unit_test(test_content_types),
+		cmocka_unit_test(test_xlsx_whole_workbook),
+		cmocka_unit_test(test_xlsx_truncated),
+		cmocka_unit_test(test_xlsx_not_a_zip),
+		cmocka_unit_test(test_xlsx_with_comment),
+		cmocka_unit_test(test_xlsx_zip_without_workbook),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_status_names),
+		cmocka_unit_test(test_store_policy),
+		cmocka_unit_test(test_fetcher_needs_global_init),
+		cmocka_unit_test(test_bad_opts),
+		cmocka_unit_test(test_connection_refused),
 	};
 	return cmocka_run_group_tests(tests, load_workbook, free_workbook);
 }

@@ -104,8 +104,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_published_quirks), cmocka_unit_test(test_national_rows),
-		cmocka_unit_test(test_unknown),          cmocka_unit_test(test_codes),
-		cmocka_unit_test(test_catalog),          cmocka_unit_test(test_name_clean),
+		cmocka_unit_test(test_unknown),		 cmocka_unit_test(test_codes),
+		cmocka_unit_test(test_catalog),		 cmocka_unit_test(test_name_clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,8 +56,11 @@ static void test_statements(void **state)
 	assert_int_equal(mc_store_open(home, &s, &err), MC_OK);
 	assert_int_equal(mc_store_begin(s, &err), MC_OK);
 	mc_stmt *q;
-	assert_int_equal(mc_stmt_prepare(s, "INSERT INTO ingest_runs(started_at, status) "
-					    "VALUES (?, ?)", &q, &err), MC_OK);
+	assert_int_equal(mc_stmt_prepare(s,
+					 "INSERT INTO ingest_runs(started_at, status) "
+					 "VALUES (?, ?)",
+					 &q, &err),
+			 MC_OK);
 	mc_stmt_bind_text(q, 1, "2025-01-01T00:00:00Z");
 	mc_stmt_bind_text(q, 2, "running");
 	assert_int_equal(mc_stmt_run(q, &err), MC_OK);
