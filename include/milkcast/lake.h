@@ -62,7 +62,10 @@ mc_code mc_lake_write_month(mc_lake *l, int year, int month, mc_table *t, mc_err
 
 typedef struct mc_lake_month {
 	int year, month;
-	mc_table *table; /* sorted in place */
+	mc_table *table;	     /* sorted in place */
+	const uint32_t *series_rank; /* optional: each row's series rank in lake order */
+	char sha256[65];	     /* out: hash of the file written */
+	size_t bytes;		     /* out: its size */
 } mc_lake_month;
 
 /*
@@ -80,5 +83,7 @@ size_t mc_lake_remove_stale_temps(mc_lake *l);
 
 /* Sort a lake-schema table by (date, kind, state, city, milk_type, channel). */
 mc_code mc_lake_sort(mc_table *t, mc_error *err);
+/* The same when the caller knows each row's series rank (rank[i] for row i). */
+mc_code mc_lake_sort_ranked(mc_table *t, const uint32_t *rank, mc_error *err);
 
 #endif

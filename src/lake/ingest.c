@@ -18,6 +18,7 @@
 #include "milkcast/fsutil.h"
 #include "milkcast/sha256.h"
 #include "milkcast/strmap.h"
+#include "milkcast/u64map.h"
 
 #define MAX_INPUT_BYTES ((size_t)512 << 20)
 
@@ -100,55 +101,88 @@ static mc_code expand_inputs(const char *const *paths, size_t npaths, char ***li
 
 /* --- working state: the month partitions being merged into --------------- */
 
+/*
+ * One month being merged.  Rows are identified by (date, series id) packed
+ * in 64 bits; per row we keep its series id (for sorting) and which input
+ * file and row last gave it (to spot duplicates inside one file).
+ */
 typedef struct month_state {
 	int year, month;
-	mc_table *table;  /* lake schema: existing rows, then added ones */
-	mc_strmap *keys;  /* series key + date → row */
-	mc_strmap *dates; /* dates present before this ingest */
-	uint8_t *dropped; /* rows replaced by an applied revision */
-	size_t dropped_cap;
-	/* Per row: 1 + the input file that last gave it, and that file's row. */
-	uint32_t *touch_file;
-	size_t *touch_row;
-	size_t touch_cap;
+	mc_table *table;      /* lake schema: existing rows, then added ones */
+	mc_u64map *keys;      /* date << 32 | series id → row */
+	uint32_t days_before; /* bit d: day d of the month was in the lake before */
+	uint32_t days_added;  /* bit d: day d first added by this ingest */
+	uint32_t *row_series; /* per row */
+	uint32_t *touch_file; /* per row: 1 + the input file that last gave it */
+	size_t *touch_row;    /* per row: that file's row */
+	uint8_t *dropped;     /* per row: replaced by an applied revision */
+	size_t rows_cap;      /* capacity of the per-row arrays */
+	char sha256[65];      /* of the partition written */
 	bool dirty;
 } month_state;
 
 static void month_free(month_state *m)
 {
 	mc_table_free(m->table);
-	mc_strmap_free(m->keys);
-	mc_strmap_free(m->dates);
-	free(m->dropped);
+	mc_u64map_free(m->keys);
+	free(m->row_series);
 	free(m->touch_file);
 	free(m->touch_row);
+	free(m->dropped);
 }
 
-size_t mc_row_key(char *out, size_t cap, int32_t date, const char *const parts[5],
-		  const size_t lens[5])
+static uint64_t row_id(int32_t date, uint32_t series)
 {
-	if (cap < 12)
-		return 0;
-	mc_date_format_iso(date, out);
-	size_t o = 10;
-	for (int i = 0; i < 5; i++) {
-		if (o + 1 + lens[i] >= cap)
-			break;
-		out[o++] = '|';
-		memcpy(out + o, parts[i], lens[i]);
-		o += lens[i];
+	return (uint64_t)(uint32_t)date << 32 | series;
+}
+
+/* Make the per-row arrays hold row `row`. */
+static mc_code reserve_rows(month_state *m, size_t row)
+{
+	if (row < m->rows_cap)
+		return MC_OK;
+	size_t cap = m->rows_cap ? m->rows_cap * 2 : 4096;
+	while (cap <= row)
+		cap *= 2;
+	uint32_t *series = realloc(m->row_series, cap * sizeof *series);
+	if (series)
+		m->row_series = series;
+	uint32_t *file = series ? realloc(m->touch_file, cap * sizeof *file) : NULL;
+	if (file)
+		m->touch_file = file;
+	size_t *trow = file ? realloc(m->touch_row, cap * sizeof *trow) : NULL;
+	if (trow)
+		m->touch_row = trow;
+	uint8_t *dropped = trow ? realloc(m->dropped, cap) : NULL;
+	if (!dropped)
+		return MC_ERR_NOMEM;
+	m->dropped = dropped;
+	memset(m->touch_file + m->rows_cap, 0, (cap - m->rows_cap) * sizeof *file);
+	memset(m->dropped + m->rows_cap, 0, cap - m->rows_cap);
+	m->rows_cap = cap;
+	return MC_OK;
+}
+
+/* Index the rows a partition already holds. */
+static mc_code index_existing(mc_ingest_state *st, month_state *m)
+{
+	const mc_table *t = m->table;
+	const int32_t *date = MC_COL_I32(&t->cols[MC_LAKE_DATE]);
+	for (size_t i = 0; i < t->nrows; i++) {
+		const char *part[5];
+		size_t len[5];
+		for (int c = 0; c < 5; c++)
+			part[c] = mc_column_str(&t->cols[MC_LAKE_KIND + c], i, &len[c]);
+		uint32_t id;
+		if (mc_ingest_series_id(st, part, len, &id) || reserve_rows(m, i) ||
+		    mc_u64map_put(m->keys, row_id(date[i], id), (int64_t)i))
+			return MC_ERR_NOMEM;
+		m->row_series[i] = id;
+		int y, mo, d;
+		mc_date_to_ymd(date[i], &y, &mo, &d);
+		m->days_before |= 1u << d;
 	}
-	out[o] = '\0';
-	return o;
-}
-
-static size_t row_key(char *out, size_t cap, const mc_table *t, size_t i)
-{
-	const char *parts[5];
-	size_t lens[5];
-	for (int c = 0; c < 5; c++)
-		parts[c] = mc_column_str(&t->cols[MC_LAKE_KIND + c], i, &lens[c]);
-	return mc_row_key(out, cap, MC_COL_I32(&t->cols[MC_LAKE_DATE])[i], parts, lens);
+	return MC_OK;
 }
 
 static mc_code month_load(mc_ingest_state *st, int year, int month, month_state **out,
@@ -179,24 +213,16 @@ static mc_code month_load(mc_ingest_state *st, int year, int month, month_state 
 	if (rc)
 		return rc;
 	if (!m->table && !(m->table = mc_lake_table_new()))
-		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	m->keys = mc_strmap_new(m->table->nrows + 4096);
-	m->dates = mc_strmap_new(64);
-	if (!m->keys || !m->dates) {
+		rc = MC_ERR_NOMEM;
+	if (!rc && !(m->keys = mc_u64map_new(m->table->nrows + 4096)))
+		rc = MC_ERR_NOMEM;
+	if (!rc)
+		rc = index_existing(st, m);
+	if (!rc && mc_strmap_put(st->month_index, key, strlen(key), (int64_t)st->nmonths))
+		rc = MC_ERR_NOMEM;
+	if (rc) {
 		month_free(m);
-		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < m->table->nrows; i++) {
-		char k[512];
-		size_t n = row_key(k, sizeof k, m->table, i);
-		if (mc_strmap_put(m->keys, k, n, (int64_t)i) || mc_strmap_put(m->dates, k, 10, 1)) {
-			month_free(m);
-			return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-		}
-	}
-	if (mc_strmap_put(st->month_index, key, strlen(key), (int64_t)st->nmonths)) {
-		month_free(m);
-		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+		return mc_fail(err, rc, "out of memory");
 	}
 	*out = m;
 	st->last_month = st->nmonths++;
@@ -205,29 +231,21 @@ static mc_code month_load(mc_ingest_state *st, int year, int month, month_state 
 
 /* --- merging one normalised row ------------------------------------------ */
 
-static mc_code push_lake_row(month_state *m, const mc_candidate *c, const char *source,
-			     int64_t ingested_at)
+static mc_code push_lake_row(month_state *m, const mc_candidate *c, const mc_series_entry *e,
+			     const char *source, int64_t ingested_at)
 {
 	mc_table *t = m->table;
 	mc_column *col = t->cols;
-	const char *kind = mc_kind_name(c->series.kind);
 	mc_code rc = mc_column_push_i32(&col[MC_LAKE_DATE], c->date);
-	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_KIND], kind, strlen(kind));
-	rc = rc ? rc
-		: mc_column_push_str(&col[MC_LAKE_STATE], c->series.state, strlen(c->series.state));
-	rc = rc ? rc
-		: mc_column_push_str(&col[MC_LAKE_CITY], c->series.city, strlen(c->series.city));
-	rc = rc ? rc
-		: mc_column_push_str(&col[MC_LAKE_MILK_TYPE], c->series.milk_type,
-				     strlen(c->series.milk_type));
-	rc = rc ? rc
-		: mc_column_push_str(&col[MC_LAKE_CHANNEL], c->series.channel,
-				     strlen(c->series.channel));
-	rc = rc		  ? rc
-	     : c->missing ? mc_column_push_null(&col[MC_LAKE_PRICE])
-			  : mc_column_push_f64(&col[MC_LAKE_PRICE], c->price);
-	rc = rc ? rc : mc_column_push_str(&col[MC_LAKE_SOURCE], source, strlen(source));
-	rc = rc ? rc : mc_column_push_i64(&col[MC_LAKE_INGESTED_AT], ingested_at);
+	for (int i = 0; i < 5 && !rc; i++)
+		rc = mc_column_push_str(&col[MC_LAKE_KIND + i], e->part[i], e->len[i]);
+	if (!rc)
+		rc = c->missing ? mc_column_push_null(&col[MC_LAKE_PRICE])
+				: mc_column_push_f64(&col[MC_LAKE_PRICE], c->price);
+	if (!rc)
+		rc = mc_column_push_str(&col[MC_LAKE_SOURCE], source, strlen(source));
+	if (!rc)
+		rc = mc_column_push_i64(&col[MC_LAKE_INGESTED_AT], ingested_at);
 	if (!rc)
 		t->nrows++;
 	return rc;
@@ -240,21 +258,6 @@ static bool same_price(const mc_table *t, size_t row, const mc_candidate *c)
 	if (old_missing || c->missing)
 		return old_missing == c->missing;
 	return MC_COL_F64(p)[row] == c->price;
-}
-
-static mc_code mark_dropped(month_state *m, size_t row)
-{
-	if (row >= m->dropped_cap) {
-		size_t cap = m->table->nrows + 1024;
-		uint8_t *d = realloc(m->dropped, cap);
-		if (!d)
-			return MC_ERR_NOMEM;
-		memset(d + m->dropped_cap, 0, cap - m->dropped_cap);
-		m->dropped = d;
-		m->dropped_cap = cap;
-	}
-	m->dropped[row] = 1;
-	return MC_OK;
 }
 
 static mc_code record_revision(mc_ingest_state *st, month_state *m, size_t row,
@@ -275,36 +278,37 @@ static mc_code record_revision(mc_ingest_state *st, month_state *m, size_t row,
 }
 
 /* Remember that `file` gave lake row `row` from its row `input_row`. */
-static mc_code touch(month_state *m, size_t row, size_t file, size_t input_row)
+static void touch(month_state *m, size_t row, size_t file, size_t input_row)
 {
-	if (row >= m->touch_cap) {
-		size_t cap = m->touch_cap ? m->touch_cap * 2 : 4096;
-		while (cap <= row)
-			cap *= 2;
-		uint32_t *f = realloc(m->touch_file, cap * sizeof *f);
-		if (f)
-			m->touch_file = f;
-		size_t *r = f ? realloc(m->touch_row, cap * sizeof *r) : NULL;
-		if (!r)
-			return MC_ERR_NOMEM;
-		m->touch_row = r;
-		memset(f + m->touch_cap, 0, (cap - m->touch_cap) * sizeof *f);
-		m->touch_cap = cap;
-	}
 	m->touch_file[row] = (uint32_t)file + 1;
 	m->touch_row[row] = input_row;
+}
+
+static mc_code add_row(mc_ingest_state *st, month_state *m, const mc_candidate *c, size_t file,
+		       size_t input_row)
+{
+	size_t row = m->table->nrows;
+	if (reserve_rows(m, row) ||
+	    mc_u64map_put(m->keys, row_id(c->date, c->series_id), (int64_t)row) ||
+	    push_lake_row(m, c, &st->series[c->series_id], st->files[file].name, st->now_us))
+		return MC_ERR_NOMEM;
+	m->row_series[row] = c->series_id;
+	touch(m, row, file, input_row);
+	m->dirty = true;
 	return MC_OK;
 }
 
-static mc_code add_row(mc_ingest_state *st, month_state *m, const mc_candidate *c, const char *key,
-		       size_t n, size_t file, size_t input_row, mc_error *err)
+static void count_added(mc_ingest_state *st, month_state *m, const mc_candidate *c)
 {
-	size_t row = m->table->nrows;
-	if (mc_strmap_put(m->keys, key, n, (int64_t)row) ||
-	    push_lake_row(m, c, st->files[file].name, st->now_us) || touch(m, row, file, input_row))
-		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	m->dirty = true;
-	return MC_OK;
+	int y, mo, d;
+	mc_date_to_ymd(c->date, &y, &mo, &d);
+	uint32_t bit = 1u << d;
+	st->sum->rows_added++;
+	st->sum->rows_missing += c->missing;
+	if (!(m->days_before & bit) && !(m->days_added & bit)) {
+		m->days_added |= bit;
+		st->sum->dates_added++;
+	}
 }
 
 mc_code mc_ingest_merge(mc_ingest_state *st, const mc_candidate *c, size_t file, size_t input_row,
@@ -317,28 +321,18 @@ mc_code mc_ingest_merge(mc_ingest_state *st, const mc_candidate *c, size_t file,
 	mc_code rc = month_load(st, y, mo, &m, err);
 	if (rc)
 		return rc;
-	char key[512];
-	size_t n = mc_candidate_key(c, key, sizeof key);
 	int64_t row;
-	if (!mc_strmap_get(m->keys, key, n, &row)) {
-		if ((rc = add_row(st, m, c, key, n, file, input_row, err)))
-			return rc;
-		st->sum->rows_added++;
-		st->sum->rows_missing += c->missing;
-		if (!mc_strmap_get(m->dates, key, 10, NULL) &&
-		    !mc_strmap_get(st->new_dates, key, 10, NULL)) {
-			if (mc_strmap_put(st->new_dates, key, 10, 1))
-				return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-			st->sum->dates_added++;
-		}
+	if (!mc_u64map_get(m->keys, row_id(c->date, c->series_id), &row)) {
+		if (add_row(st, m, c, file, input_row))
+			return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+		count_added(st, m, c);
 		return MC_OK;
 	}
-	if ((size_t)row < m->touch_cap && m->touch_file[row] == file + 1) {
+	if (m->touch_file[row] == file + 1) {
 		*dup_of = m->touch_row[row];
 		return MC_OK;
 	}
-	if (touch(m, (size_t)row, file, input_row))
-		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	touch(m, (size_t)row, file, input_row);
 	if (same_price(m->table, (size_t)row, c)) {
 		st->sum->rows_unchanged++;
 		return MC_OK;
@@ -348,41 +342,47 @@ mc_code mc_ingest_merge(mc_ingest_state *st, const mc_candidate *c, size_t file,
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	if (st->opts->revisions != MC_REVISIONS_APPLY)
 		return MC_OK;
-	if (mark_dropped(m, (size_t)row))
+	m->dropped[row] = 1;
+	if (add_row(st, m, c, file, input_row))
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	return add_row(st, m, c, key, n, file, input_row, err);
+	return MC_OK;
 }
 
 void mc_ingest_month_info(const mc_ingest_state *st, size_t i, int *year, int *month,
-			  const mc_table **t, bool *dirty)
+			  const mc_table **t, bool *dirty, const char **sha256)
 {
 	const month_state *m = &st->months[i];
 	*year = m->year;
 	*month = m->month;
 	*t = m->table;
 	*dirty = m->dirty;
+	*sha256 = m->sha256;
 }
 
 /* --- writing ------------------------------------------------------------ */
 
-/* Drop the rows an applied revision replaced. */
-static mc_code compact_month(month_state *m, mc_error *err)
+/* Drop the rows an applied revision replaced; turn series ids into ranks. */
+static mc_code prepare_month(mc_ingest_state *st, month_state *m, mc_error *err)
 {
-	if (!m->dropped)
-		return MC_OK;
 	mc_table *t = m->table;
 	size_t *keep = malloc((t->nrows ? t->nrows : 1) * sizeof *keep), n = 0;
 	if (!keep)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < t->nrows; i++)
-		if (i >= m->dropped_cap || !m->dropped[i])
+		if (!m->dropped[i]) {
+			m->row_series[n] = st->series[m->row_series[i]].rank;
 			keep[n++] = i;
-	mc_table *kept = mc_table_take(t, keep, n);
+		}
+	if (n < t->nrows) {
+		mc_table *kept = mc_table_take(t, keep, n);
+		if (!kept) {
+			free(keep);
+			return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+		}
+		mc_table_free(m->table);
+		m->table = kept;
+	}
 	free(keep);
-	if (!kept)
-		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	mc_table_free(m->table);
-	m->table = kept;
 	return MC_OK;
 }
 
@@ -395,22 +395,27 @@ static void progress(const mc_ingest_state *st, const char *stage, double done, 
 static mc_code write_months(mc_ingest_state *st, mc_error *err)
 {
 	mc_lake_month *batch = calloc(st->nmonths ? st->nmonths : 1, sizeof *batch);
-	if (!batch)
+	if (!batch || mc_ingest_rank_series(st)) {
+		free(batch);
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	}
 	size_t n = 0;
 	mc_code rc = MC_OK;
 	for (size_t i = 0; i < st->nmonths && !rc; i++) {
 		month_state *m = &st->months[i];
 		if (!m->dirty)
 			continue;
-		rc = compact_month(m, err);
-		batch[n++] = (mc_lake_month){m->year, m->month, m->table};
+		rc = prepare_month(st, m, err);
+		batch[n++] = (mc_lake_month){m->year, m->month, m->table, m->row_series, "", 0};
 	}
 	if (!rc && n) {
 		progress(st, "write", 0, (double)n);
 		rc = mc_lake_write_months(st->lake, batch, n, err);
 		progress(st, "write", (double)n, (double)n);
 	}
+	for (size_t i = 0, j = 0; !rc && i < st->nmonths; i++)
+		if (st->months[i].dirty)
+			memcpy(st->months[i].sha256, batch[j++].sha256, 65);
 	if (!rc)
 		st->sum->partitions_written = n;
 	free(batch);
@@ -445,7 +450,7 @@ static void state_release(mc_ingest_state *st)
 		month_free(&st->months[i]);
 	free(st->months);
 	mc_strmap_free(st->month_index);
-	mc_strmap_free(st->new_dates);
+	mc_ingest_series_release(st);
 	free(st->revisions);
 	mc_quarantine_release(st);
 	for (size_t i = 0; i < st->nfiles; i++) {
@@ -497,9 +502,9 @@ mc_code mc_ingest(mc_store *s, mc_lake *l, const char *const *paths, size_t npat
 	sum->inputs = ninputs;
 	mc_ingest_state st = {.lake = l, .opts = o, .sum = sum, .now_us = now_micros()};
 	st.month_index = mc_strmap_new(64);
-	st.new_dates = mc_strmap_new(256);
+	st.series_index = mc_strmap_new(512);
 	int lock = -1;
-	if (!st.month_index || !st.new_dates)
+	if (!st.month_index || !st.series_index)
 		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	if (!rc && !o->dry_run && (lock = lock_lake(l, err)) < 0)
 		rc = err->code;

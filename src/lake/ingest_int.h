@@ -11,9 +11,18 @@
 typedef struct mc_candidate {
 	int32_t date;
 	mc_series series;
+	uint32_t series_id; /* index into mc_ingest_state.series */
 	double price;
 	bool missing;
 } mc_candidate;
+
+/* One series seen by this ingest, its lake strings and their lengths. */
+typedef struct mc_series_entry {
+	const char *part[5]; /* kind, state, city, milk_type, channel (into `text`) */
+	size_t len[5];
+	char *text;
+	uint32_t rank; /* position in lake order, set before writing */
+} mc_series_entry;
 
 typedef struct mc_quarantined {
 	size_t file;	/* index into files */
@@ -49,9 +58,11 @@ typedef struct mc_ingest_state {
 
 	struct month_state *months;
 	size_t nmonths;
+	mc_strmap *series_index; /* "kind|state|city|milk_type|channel" → series[] */
+	mc_series_entry *series;
+	size_t nseries;
 	mc_strmap *month_index; /* "YYYY-MM" → months[] */
 	size_t last_month;	/* months[] index used last: rows come in date runs */
-	mc_strmap *new_dates;	/* "YYYY-MM-DD" first added by this ingest */
 
 	mc_ingest_file *files;
 	size_t nfiles;
@@ -65,13 +76,14 @@ typedef struct mc_ingest_state {
 mc_code mc_ingest_read_file(mc_ingest_state *st, mc_ingest_file *f, mc_error *err);
 void mc_quarantine_release(mc_ingest_state *st);
 /*
- * The identity of a lake row: "YYYY-MM-DD|kind|state|city|milk_type|channel"
- * (the date is the first 10 bytes).  parts are kind, state, city, milk_type,
- * channel.  Truncated to cap-1 bytes (names are far shorter).
+ * The id of a series given its five lake strings (kind, state, city,
+ * milk_type, channel), added on first sight (ingest_series.c).
  */
-size_t mc_row_key(char *out, size_t cap, int32_t date, const char *const parts[5],
-		  const size_t lens[5]);
-size_t mc_candidate_key(const mc_candidate *c, char *out, size_t cap);
+mc_code mc_ingest_series_id(mc_ingest_state *st, const char *const part[5], const size_t len[5],
+			    uint32_t *id);
+/* Set every series' rank in lake order (kind, state, city, milk_type, channel). */
+mc_code mc_ingest_rank_series(mc_ingest_state *st);
+void mc_ingest_series_release(mc_ingest_state *st);
 
 /*
  * Merge one candidate, read from row `input_row` of file `file`, into its
@@ -83,7 +95,7 @@ mc_code mc_ingest_merge(mc_ingest_state *st, const mc_candidate *c, size_t file,
 
 /* What month i of the working state holds (ingest.c). */
 void mc_ingest_month_info(const mc_ingest_state *st, size_t i, int *year, int *month,
-			  const mc_table **t, bool *dirty);
+			  const mc_table **t, bool *dirty, const char **sha256);
 
 /* The manifest in milkcast.db (manifest.c). */
 mc_code mc_manifest_begin(mc_store *s, mc_ingest_state *st, mc_error *err);

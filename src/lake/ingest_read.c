@@ -20,16 +20,6 @@ typedef struct input_view {
 	const mc_column *raw, *row, *cell; /* workbook only */
 } input_view;
 
-size_t mc_candidate_key(const mc_candidate *c, char *out, size_t cap)
-{
-	const char *parts[5] = {mc_kind_name(c->series.kind), c->series.state, c->series.city,
-				c->series.milk_type, c->series.channel};
-	size_t lens[5];
-	for (int i = 0; i < 5; i++)
-		lens[i] = strlen(parts[i]);
-	return mc_row_key(out, cap, c->date, parts, lens);
-}
-
 /* Find a column by any of its accepted names (case-insensitive). */
 static const mc_column *find_col(const mc_table *t, const char *const *names)
 {
@@ -257,6 +247,7 @@ static double round_micro(double p)
 typedef struct resolved {
 	bool ok;
 	mc_series series;
+	uint32_t series_id;
 	char why[200];
 } resolved;
 
@@ -282,7 +273,20 @@ static void resolve_names(const char *state, size_t ns, const char *city, size_t
 		r->ok = true;
 }
 
-static const resolved *memo_resolve(name_memo *m, const input_view *v, size_t i)
+/* Number a resolved series in the ingest's series table. */
+static mc_code number_series(mc_ingest_state *st, resolved *r)
+{
+	const char *kind = mc_kind_name(r->series.kind);
+	const char *part[5] = {kind, r->series.state, r->series.city, r->series.milk_type,
+			       r->series.channel};
+	size_t len[5];
+	for (int i = 0; i < 5; i++)
+		len[i] = strlen(part[i]);
+	return mc_ingest_series_id(st, part, len, &r->series_id);
+}
+
+static const resolved *memo_resolve(mc_ingest_state *st, name_memo *m, const input_view *v,
+				    size_t i)
 {
 	size_t n[4];
 	const char *s[4] = {cell_str(v->state, i, &n[0]), cell_str(v->city, i, &n[1]),
@@ -303,6 +307,8 @@ static const resolved *memo_resolve(name_memo *m, const input_view *v, size_t i)
 		return NULL;
 	m->entries = e;
 	resolve_names(s[0], n[0], s[1], n[1], s[2], n[2], s[3], n[3], &e[m->n]);
+	if (e[m->n].ok && number_series(st, &e[m->n]))
+		return NULL;
 	if (mc_strmap_put(m->index, key, k, (int64_t)m->n))
 		return NULL;
 	return &e[m->n++];
@@ -322,6 +328,7 @@ static bool normalise_row(const mc_ingest_opts *o, const input_view *v, size_t i
 		return false;
 	}
 	c->series = names->series;
+	c->series_id = names->series_id;
 	if (!check_date(o, c->date, why, cap))
 		return false;
 	double p;
@@ -360,7 +367,7 @@ static mc_code ingest_row(mc_ingest_state *st, size_t fi, const input_view *v, s
 	mc_candidate c;
 	f->rows_read++;
 	st->sum->rows_read++;
-	const resolved *names = memo_resolve(memo, v, i);
+	const resolved *names = memo_resolve(st, memo, v, i);
 	if (!names)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	if (!normalise_row(st->opts, v, i, names, &c, why, sizeof why)) {

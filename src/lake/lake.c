@@ -10,6 +10,7 @@
 #include "milkcast/buf.h"
 #include "milkcast/fsutil.h"
 #include "milkcast/parquet.h"
+#include "milkcast/sha256.h"
 #include "milkcast/strmap.h"
 
 struct mc_lake {
@@ -422,32 +423,30 @@ static mc_code rank_series(const mc_table *t, uint32_t *rank, mc_error *err)
 	return rc ? mc_fail(err, rc, "out of memory") : MC_OK;
 }
 
-mc_code mc_lake_sort(mc_table *t, mc_error *err)
+mc_code mc_lake_sort_ranked(mc_table *t, const uint32_t *rank, mc_error *err)
 {
 	size_t n = t->nrows;
-	uint32_t *rank = malloc((n ? n : 1) * sizeof *rank);
 	sort_item *items = malloc((n ? n : 1) * sizeof *items);
 	size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-	mc_code rc = rank && items && idx ? rank_series(t, rank, err)
-					  : mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	mc_table *sorted = NULL;
-	if (!rc) {
-		const int32_t *date = MC_COL_I32(&t->cols[MC_LAKE_DATE]);
-		for (size_t i = 0; i < n; i++) {
-			uint64_t d = (uint64_t)((int64_t)date[i] - INT32_MIN);
-			items[i] = (sort_item){d << 32 | rank[i], i};
-		}
-		qsort(items, n, sizeof *items, item_cmp);
-		for (size_t i = 0; i < n; i++)
-			idx[i] = items[i].row;
-		if (!(sorted = mc_table_take(t, idx, n)))
-			rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	if (!items || !idx) {
+		free(items);
+		free(idx);
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	}
-	free(rank);
+	const int32_t *date = MC_COL_I32(&t->cols[MC_LAKE_DATE]);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t d = (uint64_t)((int64_t)date[i] - INT32_MIN);
+		items[i] = (sort_item){d << 32 | rank[i], i};
+	}
+	if (n > 1)
+		qsort(items, n, sizeof *items, item_cmp);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = items[i].row;
+	mc_table *sorted = mc_table_take(t, idx, n);
 	free(items);
 	free(idx);
-	if (rc)
-		return rc;
+	if (!sorted)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	/* Swap contents so the caller's pointer now holds the sorted rows. */
 	mc_table tmp = *t;
 	*t = *sorted;
@@ -456,12 +455,25 @@ mc_code mc_lake_sort(mc_table *t, mc_error *err)
 	return MC_OK;
 }
 
+mc_code mc_lake_sort(mc_table *t, mc_error *err)
+{
+	uint32_t *rank = malloc((t->nrows ? t->nrows : 1) * sizeof *rank);
+	if (!rank)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	mc_code rc = rank_series(t, rank, err);
+	if (!rc)
+		rc = mc_lake_sort_ranked(t, rank, err);
+	free(rank);
+	return rc;
+}
+
 /* Encode one month and write it to a not-yet-committed atomic file. */
 static mc_code stage_month(mc_lake *l, mc_lake_month *m, mc_atomic_file *af, mc_error *err)
 {
 	mc_code rc = mc_lake_check_schema(m->table, "lake partition", err);
 	if (!rc)
-		rc = mc_lake_sort(m->table, err);
+		rc = m->series_rank ? mc_lake_sort_ranked(m->table, m->series_rank, err)
+				    : mc_lake_sort(m->table, err);
 	if (rc)
 		return rc;
 	char *path = mc_lake_partition_path(l, m->year, m->month);
@@ -481,8 +493,11 @@ static mc_code stage_month(mc_lake *l, mc_lake_month *m, mc_atomic_file *af, mc_
 		opts.timestamps_utc = true; /* ingested_at is an instant in UTC */
 		rc = mc_parquet_write_mem(m->table, &opts, &b, err);
 	}
-	if (!rc)
+	if (!rc) {
+		mc_sha256_hex(b.data, b.len, m->sha256);
+		m->bytes = b.len;
 		rc = mc_atomic_open(af, path, err);
+	}
 	if (!rc && (rc = mc_atomic_write(af, b.data, b.len, err)))
 		mc_atomic_abort(af);
 	mc_buf_release(&b);
@@ -512,6 +527,6 @@ mc_code mc_lake_write_months(mc_lake *l, mc_lake_month *months, size_t n, mc_err
 
 mc_code mc_lake_write_month(mc_lake *l, int year, int month, mc_table *t, mc_error *err)
 {
-	mc_lake_month m = {year, month, t};
+	mc_lake_month m = {.year = year, .month = month, .table = t};
 	return mc_lake_write_months(l, &m, 1, err);
 }

@@ -176,17 +176,12 @@ static mc_code upsert_partitions(mc_store *s, mc_ingest_state *st, mc_error *err
 	for (size_t i = 0; i < st->nmonths && !rc; i++) {
 		int year, month;
 		const mc_table *t;
+		const char *sha;
 		bool dirty;
-		mc_ingest_month_info(st, i, &year, &month, &t, &dirty);
+		mc_ingest_month_info(st, i, &year, &month, &t, &dirty, &sha);
 		if (!dirty)
 			continue;
 		char *path = mc_lake_partition_path(st->lake, year, month);
-		mc_buf b;
-		mc_buf_init(&b, 0);
-		char sha[65] = "";
-		if (path && mc_buf_read_file(&b, path, err) == MC_OK)
-			mc_sha256_hex(b.data, b.len, sha);
-		mc_buf_release(&b);
 		char first[11] = "", last[11] = "";
 		if (t->nrows) {
 			const int32_t *d = MC_COL_I32(&t->cols[MC_LAKE_DATE]);

@@ -16,6 +16,7 @@
 #include "milkcast/sha256.h"
 #include "milkcast/strmap.h"
 #include "milkcast/table.h"
+#include "milkcast/u64map.h"
 
 static void test_date_roundtrip(void **state)
 {
@@ -100,6 +101,31 @@ static void test_strmap(void **state)
 	assert_int_equal(v, -5);
 	assert_int_equal(mc_strmap_count(m), 10000);
 	mc_strmap_free(m);
+}
+
+static void test_u64map(void **state)
+{
+	(void)state;
+	mc_u64map *m = mc_u64map_new(1);
+	/* Keys that collide in the low bits, plus 0 and UINT64_MAX. */
+	for (uint64_t i = 0; i < 20000; i++)
+		assert_int_equal(mc_u64map_put(m, i << 32, (int64_t)i), MC_OK);
+	assert_int_equal(mc_u64map_put(m, UINT64_MAX, -1), MC_OK);
+	assert_int_equal(mc_u64map_count(m), 20001);
+	for (uint64_t i = 0; i < 20000; i++) {
+		int64_t v;
+		assert_true(mc_u64map_get(m, i << 32, &v));
+		assert_int_equal(v, (int64_t)i);
+	}
+	int64_t v;
+	assert_true(mc_u64map_get(m, UINT64_MAX, &v));
+	assert_int_equal(v, -1);
+	assert_false(mc_u64map_get(m, 1, NULL));
+	mc_u64map_put(m, 0, 7);
+	assert_true(mc_u64map_get(m, 0, &v));
+	assert_int_equal(v, 7);
+	assert_int_equal(mc_u64map_count(m), 20001);
+	mc_u64map_free(m);
 }
 
 static void test_sha256_vectors(void **state)
@@ -205,7 +231,7 @@ int main(void)
 		cmocka_unit_test(test_date_roundtrip), cmocka_unit_test(test_date_parse),
 		cmocka_unit_test(test_buf_cap),	       cmocka_unit_test(test_strmap),
 		cmocka_unit_test(test_sha256_vectors), cmocka_unit_test(test_table_take),
-		cmocka_unit_test(test_atomic_write),
+		cmocka_unit_test(test_atomic_write),   cmocka_unit_test(test_u64map),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
