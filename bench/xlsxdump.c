@@ -7,13 +7,24 @@
 #include "milkcast/date.h"
 #include "milkcast/sniim.h"
 #include "milkcast/xlsx.h"
+#include "xlsx/xlsx_int.h"
 
 static const char *const usage =
-    "usage: bench_xlsxdump FILE                 list the sheets\n"
-    "       bench_xlsxdump FILE SHEET           cells of SHEET (name or 0-based index) as TSV\n"
-    "       bench_xlsxdump --merged FILE SHEET  merged ranges of SHEET\n"
-    "       bench_xlsxdump --sniim FILE         SNIIM rows as TSV\n"
-    "       bench_xlsxdump --time N FILE        read the SNIIM rows N times, print timings\n";
+	"usage: bench_xlsxdump FILE                 list the sheets\n"
+	"       bench_xlsxdump FILE SHEET           cells of SHEET (name or 0-based index) as TSV\n"
+	"       bench_xlsxdump --merged FILE SHEET  merged ranges of SHEET\n"
+	"       bench_xlsxdump --sniim FILE         SNIIM rows as TSV\n"
+	"       bench_xlsxdump --time N FILE        read the SNIIM rows N times, print timings\n"
+	"       bench_xlsxdump --slow ...           any of the above with libxml2 only (no fast "
+	"path)\n";
+
+/* --slow: every part through libxml2, to compare with the fast tokenizer. */
+static bool slow;
+
+static mc_xlsx *open_book(const char *path, mc_error *err)
+{
+	return slow ? xl_open_slow(path, err) : mc_xlsx_open(path, err);
+}
 
 static const char *const type_names[] = {"blank", "number", "string", "bool", "error"};
 
@@ -55,7 +66,7 @@ static int find_sheet(const mc_xlsx *x, const char *arg)
 static int dump_sheet(const char *path, const char *sheet, bool merged)
 {
 	mc_error err = MC_ERROR_INIT;
-	mc_xlsx *x = mc_xlsx_open(path, &err);
+	mc_xlsx *x = open_book(path, &err);
 	if (!x) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
@@ -113,42 +124,113 @@ static void print_sniim(const mc_table *t)
 	}
 }
 
+/* mc_sniim_read(), honouring --slow; *why gets the fast path's fallback reason, if any. */
+static mc_code read_sniim(const char *path, mc_table **t, mc_sniim_info *info, char *why,
+			  size_t cap, mc_error *err)
+{
+	mc_xlsx *x = open_book(path, err);
+	if (!x)
+		return err->code;
+	mc_code rc = mc_sniim_read_xlsx(x, t, info, err);
+	snprintf(why, cap, "%s", xl_fallback_reason(x));
+	mc_xlsx_free(x);
+	return rc;
+}
+
 static int dump_sniim(const char *path, int repeat)
 {
 	double best = 1e9, total = 0;
+	char why[128] = "";
 	for (int i = 0; i < (repeat > 0 ? repeat : 1); i++) {
 		mc_error err = MC_ERROR_INIT;
 		mc_table *t;
 		mc_sniim_info info;
 		struct timespec a, b;
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		mc_code rc = mc_sniim_read(path, &t, &info, &err);
+		mc_code rc = read_sniim(path, &t, &info, why, sizeof why, &err);
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		if (rc) {
 			fprintf(stderr, "%s\n", err.msg);
 			return 1;
 		}
 		double ms =
-		    (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+			(double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 		best = ms < best ? ms : best;
 		total += ms;
 		if (repeat <= 0)
 			print_sniim(t);
 		else if (i == repeat - 1)
-			printf("sheet '%s': %d blocks, %zu rows; %d reads: best %.2f ms, mean %.2f "
-			       "ms\n",
-			       info.sheet, info.blocks, info.rows, repeat, best, total / repeat);
+			printf("sheet '%s': %d blocks, %zu rows; %d reads (%s): best %.2f ms, mean "
+			       "%.2f ms\n",
+			       info.sheet, info.blocks, info.rows, repeat,
+			       slow	? "libxml2"
+			       : why[0] ? why
+					: "fast path",
+			       best, total / repeat);
 		mc_table_free(t);
 	}
 	return 0;
 }
 
+static int count_cells(const mc_xlsx_row *row, void *ud, mc_error *err)
+{
+	*(size_t *)ud += row->ncells;
+	return 0;
+}
+
+static double ms_since(const struct timespec *a)
+{
+	struct timespec b;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) * 1e3 + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* Open the workbook (shared strings included) and stream one sheet, repeat times. */
+static int time_cells(const char *path, const char *sheet, int repeat)
+{
+	double best = 1e9, total = 0;
+	size_t cells = 0;
+	char why[128] = "";
+	for (int i = 0; i < repeat; i++) {
+		mc_error err = MC_ERROR_INIT;
+		struct timespec a;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		mc_xlsx *x = open_book(path, &err);
+		int k = x ? find_sheet(x, sheet) : -1;
+		cells = 0;
+		mc_code rc = k < 0 ? MC_ERR_NOT_FOUND
+				   : mc_xlsx_read_sheet(x, (size_t)k, count_cells, &cells, &err);
+		snprintf(why, sizeof why, "%s", x ? xl_fallback_reason(x) : "");
+		mc_xlsx_free(x);
+		double ms = ms_since(&a);
+		if (rc) {
+			fprintf(stderr, "%s\n", err.code ? err.msg : "no such sheet");
+			return 1;
+		}
+		best = ms < best ? ms : best;
+		total += ms;
+	}
+	printf("%zu cells; %d reads (%s): best %.2f ms, mean %.2f ms\n", cells, repeat,
+	       slow	? "libxml2"
+	       : why[0] ? why
+			: "fast path",
+	       best, total / repeat);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--slow") == 0) {
+		slow = true;
+		argv++;
+		argc--;
+	}
 	if (argc == 3 && strcmp(argv[1], "--sniim") == 0)
 		return dump_sniim(argv[2], 0);
 	if (argc == 4 && strcmp(argv[1], "--time") == 0)
 		return dump_sniim(argv[3], atoi(argv[2]) > 0 ? atoi(argv[2]) : 1);
+	if (argc == 5 && strcmp(argv[1], "--cells") == 0)
+		return time_cells(argv[3], argv[4], atoi(argv[2]) > 0 ? atoi(argv[2]) : 1);
 	if (argc == 4 && strcmp(argv[1], "--merged") == 0)
 		return dump_sheet(argv[2], argv[3], true);
 	if ((argc == 2 || argc == 3) && argv[1][0] != '-')

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "milkcast/buf.h"
 #include "milkcast/error.h"
@@ -14,44 +15,16 @@
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the Parquet module assumes a little-endian host"
-/* ---- Writer ---- */
+#endif
 
-/* Column chunk statistics gathered while writing (bounds as PLAIN bytes). */
-typedef struct wr_stats {
-	bool has_bounds;
-	uint8_t min[8], max[8];	 /* fixed-width bounds */
-	size_t width;		 /* bytes used in min/max; 0 for strings */
-	const char *smin, *smax; /* string bounds point into the table */
-	size_t smin_n, smax_n;
-	int64_t null_count, nan_count;
-} wr_stats;
-
-/* What the footer needs to know about one written column chunk. */
-typedef struct wr_chunk {
-	int64_t num_values, uncompressed, compressed;
-	int64_t data_offset, dict_offset; /* file offsets; dict_offset < 0 when absent */
-	uint32_t encodings;		  /* mask of enum pq_encoding */
-	wr_stats st;
-} wr_chunk;
-
-/* Scratch state shared by all chunks of one write. */
-typedef struct wr_ctx {
-	const mc_parquet_write_opts *o;
-	mc_buf *out;
-	size_t base; /* out->len where the file starts */
-	mc_buf body, comp, hdr;
-	uint32_t *idx; /* dictionary ids of the chunk's present values */
-	size_t idx_cap;
-	uint8_t *levels;
-	size_t levels_cap;
-	mc_error *err;
-} wr_ctx;
-
-/* Physical type written for a table type. */
-int pq_physical_of(mc_type t);
-/* Append the pages of column c, rows [r0, r1), and fill *ch. */
-mc_code pq_write_chunk(wr_ctx *w, const mc_column *c, size_t r0, size_t r1, wr_chunk *ch);
-
+/*
+ * Keep a hot loop out of its caller: inlined into a large function, its variables end up on
+ * the stack.
+ */
+#if defined(__GNUC__)
+#define PQ_NOINLINE __attribute__((noinline))
+#else
+#define PQ_NOINLINE
 #endif
 
 #define PQ_MAGIC "PAR1"
@@ -345,9 +318,17 @@ int pq_bit_width(uint32_t max_value);
  */
 const char *pq_rle_decode(const uint8_t *p, size_t n, int bw, size_t count, void *out,
 			  int out_width);
-/* Append the hybrid encoding of vals[0..n) with bit width bw. */
+/* Same into uint32_t; *max gets the largest decoded value (0 when count is 0). */
+const char *pq_rle_decode_max(const uint8_t *p, size_t n, int bw, size_t count, uint32_t *out,
+			      uint32_t *max);
+/*
+ * Append the hybrid encoding of vals[0..n) with bit width bw.  `out` must have no size cap
+ * (max 0): the encoders reserve a few bytes of slack for whole-word stores.
+ */
 mc_code pq_rle_encode(const uint32_t *vals, size_t n, int bw, mc_buf *out);
 mc_code pq_rle_encode_u8(const uint8_t *vals, size_t n, int bw, mc_buf *out);
+/* Same as pq_rle_encode of n zeros, without them. */
+mc_code pq_rle_encode_zeros(size_t n, int bw, mc_buf *out);
 /* Unpack n PLAIN booleans (LSB first) into bytes 0/1. */
 void pq_unpack_bools(const uint8_t *p, size_t n, uint8_t *out);
 mc_code pq_pack_bools(const uint8_t *vals, size_t n, mc_buf *out);
@@ -363,14 +344,59 @@ static inline void pq_put_le32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+/* Copy n bytes (string values); up to 32 with overlapping word moves instead of a call. */
+static inline void pq_copy_short(char *d, const uint8_t *s, size_t n)
+{
+	uint64_t a, b;
+	uint32_t c, e;
+	if (n > 32) {
+		memcpy(d, s, n);
+	} else if (n > 16) {
+		uint64_t a2, b2;
+		memcpy(&a, s, 8);
+		memcpy(&a2, s + 8, 8);
+		memcpy(&b, s + n - 16, 8);
+		memcpy(&b2, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + 8, &a2, 8);
+		memcpy(d + n - 16, &b, 8);
+		memcpy(d + n - 8, &b2, 8);
+	} else if (n >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		memcpy(&c, s, 4);
+		memcpy(&e, s + n - 4, 4);
+		memcpy(d, &c, 4);
+		memcpy(d + n - 4, &e, 4);
+	} else if (n) {
+		d[0] = (char)s[0];
+		d[n >> 1] = (char)s[n >> 1];
+		d[n - 1] = (char)s[n - 1];
+	}
+}
+
 /* ---- Codecs ---- */
 
+/*
+ * Codec state reused across the pages of one read or write (libzstd contexts, made on first
+ * use).  Zero-initialise; release with pq_codecs_free, which keeps a context of each kind for
+ * the thread's next read or write (see codec.c).
+ */
+typedef struct pq_codecs {
+	void *zc; /* ZSTD_CCtx */
+	void *zd; /* ZSTD_DCtx */
+} pq_codecs;
+
+void pq_codecs_free(pq_codecs *cs);
 bool pq_codec_supported(int codec);
-/* Decompress exactly `dst_len` bytes; returns NULL or a static message. */
-const char *pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst,
-			  size_t dst_len);
-/* Append the compressed form of src to out. */
-mc_code pq_compress(int codec, int level, const uint8_t *src, size_t n, mc_buf *out);
+/* Decompress exactly `dst_len` bytes; returns NULL or a static message.  cs may be NULL. */
+const char *pq_decompress(pq_codecs *cs, int codec, const uint8_t *src, size_t src_len,
+			  uint8_t *dst, size_t dst_len);
+/* Append the compressed form of src to out.  cs may be NULL. */
+mc_code pq_compress(pq_codecs *cs, int codec, int level, const uint8_t *src, size_t n, mc_buf *out);
 
 /* ---- Writer ---- */
 
@@ -381,7 +407,7 @@ typedef struct wr_stats {
 	size_t width;		 /* bytes used in min/max; 0 for strings */
 	const char *smin, *smax; /* string bounds point into the table */
 	size_t smin_n, smax_n;
-	int64_t null_count, nan_count;
+	int64_t null_count;
 } wr_stats;
 
 /* What the footer needs to know about one written column chunk. */
@@ -392,18 +418,53 @@ typedef struct wr_chunk {
 	wr_stats st;
 } wr_chunk;
 
+/*
+ * A chunk's dictionary: an open-addressing table over entries numbered in order of first
+ * appearance.  Its arrays are scratch kept in wr_ctx and reused by every chunk of a write.
+ */
+typedef struct wr_dict {
+	size_t n;	  /* entries */
+	size_t *rep;	  /* representative (first) row of each entry */
+	uint64_t *keys;	  /* each entry's value, zero-extended; strings: first key word */
+	uint64_t *keys2;  /* strings: second key word */
+	uint32_t *lens;	  /* strings: length */
+	uint64_t *hashes; /* each entry's hash */
+	size_t ent_cap;	  /* capacity of the entry arrays */
+	uint64_t *slots;  /* 0 = empty, else hash >> 32 << 32 | (entry + 1) */
+	size_t nslots;	  /* power of two, at least twice n */
+	size_t slots_cap; /* allocated slots */
+	size_t bytes;	  /* PLAIN size of the dictionary page */
+} wr_dict;
+
+/* Entries of the writer's string cache (see dict_strings in colwriter.c). */
+#define WR_STR_CACHE 64
+
+/* A string value in that cache: its key words, where it is, its length + 1 (0 = empty), id. */
+typedef struct wr_str_slot {
+	uint64_t w0, w1;
+	const char *p;
+	uint32_t n1, id;
+} wr_str_slot;
+
 /* Scratch state shared by all chunks of one write. */
 typedef struct wr_ctx {
 	const mc_parquet_write_opts *o;
 	mc_buf *out;
 	size_t base; /* out->len where the file starts */
-	mc_buf body, comp, hdr;
+	mc_buf body, comp;
 	uint32_t *idx; /* dictionary ids of the chunk's present values */
 	size_t idx_cap;
+	bool idx_zero; /* the chunk holds one value: every id is 0 and idx is not filled */
 	uint8_t *levels;
 	size_t levels_cap;
+	wr_dict dict;
+	wr_str_slot str_cache[WR_STR_CACHE];
+	pq_codecs codecs;
 	mc_error *err;
 } wr_ctx;
+
+/* Release the scratch of a write. */
+void pq_wr_ctx_free(wr_ctx *w);
 
 /* Physical type written for a table type. */
 int pq_physical_of(mc_type t);

@@ -31,6 +31,7 @@ typedef struct rd_ctx {
 	uint32_t *idx;
 	size_t idx_cap;
 	size_t used; /* bytes of the table so far, kept within f->budget */
+	pq_codecs codecs;
 } rd_ctx;
 
 static mc_code rd_fail(rd_ctx *x, mc_code code, const char *fmt, ...)
@@ -126,18 +127,27 @@ static mc_code col_set_valid(rd_ctx *x, const uint8_t *levels, size_t count, siz
 	return MC_OK;
 }
 
-/* Move nn compact values at the start of `v` to their row slots; null slots become 0. */
+/*
+ * Move nn compact values at the start of `v` to their row slots; null slots become 0.  W is
+ * the constant value size, so that the copies are plain moves.
+ */
+#define SCATTER(W, v, levels, count, nn)                                        \
+	do {                                                                    \
+		size_t k_ = (nn);                                               \
+		for (size_t i_ = (count); i_-- > 0;) {                          \
+			if ((levels)[i_])                                       \
+				memmove((v) + i_ * (W), (v) + --k_ * (W), (W)); \
+			else                                                    \
+				memset((v) + i_ * (W), 0, (W));                 \
+		}                                                               \
+	} while (0)
+
 static void scatter(uint8_t *v, size_t w, const uint8_t *levels, size_t count, size_t nn)
 {
-	size_t k = nn;
-	for (size_t i = count; i-- > 0;) {
-		if (levels[i]) {
-			k--;
-			if (k != i)
-				memcpy(v + i * w, v + k * w, w);
-		} else {
-			memset(v + i * w, 0, w);
-		}
+	switch (w) {
+	case 1: SCATTER(1, v, levels, count, nn); break;
+	case 4: SCATTER(4, v, levels, count, nn); break;
+	default: SCATTER(8, v, levels, count, nn); break;
 	}
 }
 
@@ -156,9 +166,12 @@ static mc_code decode_indices(rd_ctx *x, const uint8_t *p, size_t n, size_t nn)
 		return rd_fail(x, MC_ERR_FORMAT, "bit width %d above 32", bw);
 	if (!grow((void **)&x->idx, &x->idx_cap, nn, sizeof *x->idx))
 		return rd_nomem(x);
-	const char *e = pq_rle_decode(p + 1, n - 1, bw, nn, x->idx, 4);
+	uint32_t max;
+	const char *e = pq_rle_decode_max(p + 1, n - 1, bw, nn, x->idx, &max);
 	if (e)
 		return rd_fail(x, MC_ERR_FORMAT, "dictionary indices: %s", e);
+	if (max < x->dict.n)
+		return MC_OK;
 	for (size_t i = 0; i < nn; i++)
 		if (x->idx[i] >= x->dict.n)
 			return rd_fail(x, MC_ERR_FORMAT,
@@ -218,8 +231,7 @@ static mc_code decode_fixed(rd_ctx *x, int enc, const uint8_t *p, size_t n, size
 
 static void str_put(mc_column *c, size_t row, const uint8_t *s, size_t n)
 {
-	if (n)
-		memcpy(c->bytes + c->bytes_len, s, n);
+	pq_copy_short(c->bytes + c->bytes_len, s, n);
 	c->bytes_len += n;
 	c->offsets[row + 1] = (int64_t)c->bytes_len;
 }
@@ -260,25 +272,37 @@ static mc_code decode_dict_strings(rd_ctx *x, const uint8_t *p, size_t n, size_t
 	mc_code rc = decode_indices(x, p, n, nn);
 	if (rc)
 		return rc;
-	size_t total = 0;
-	for (size_t i = 0; i < nn; i++) {
-		total += x->dict.len[x->idx[i]];
-		if (total > x->f->budget)
-			return rd_fail(x, MC_ERR_LIMIT, "the table exceeds the %zu-byte limit",
-				       x->f->budget);
-	}
-	if ((rc = col_reserve_bytes(x, total)))
+	const uint32_t *idx = x->idx, *len = x->dict.len, *start = x->dict.start;
+	uint64_t total = 0; /* nn < 2^31 lengths < 2^32: no overflow */
+	for (size_t i = 0; i < nn; i++)
+		total += len[idx[i]];
+	if (total > x->f->budget)
+		return rd_fail(x, MC_ERR_LIMIT, "the table exceeds the %zu-byte limit",
+			       x->f->budget);
+	if ((rc = col_reserve_bytes(x, (size_t)total)))
 		return rc;
-	size_t k = 0;
-	for (size_t i = 0; i < count; i++) {
-		size_t row = c->len + i;
-		if (levels && !levels[i]) {
-			c->offsets[row + 1] = c->offsets[row];
-			continue;
+	const uint8_t *dict = x->dict.buf;
+	char *dst = c->bytes;
+	int64_t *off = c->offsets + c->len + 1, at = (int64_t)c->bytes_len;
+	if (!levels) {
+		for (size_t i = 0; i < count; i++) {
+			uint32_t id = idx[i], sn = len[id];
+			pq_copy_short(dst + at, dict + start[id], sn);
+			at += sn;
+			off[i] = at;
 		}
-		uint32_t id = x->idx[k++];
-		str_put(c, row, x->dict.buf + x->dict.start[id], x->dict.len[id]);
+	} else {
+		size_t k = 0;
+		for (size_t i = 0; i < count; i++) {
+			if (levels[i]) {
+				uint32_t id = idx[k++], sn = len[id];
+				pq_copy_short(dst + at, dict + start[id], sn);
+				at += sn;
+			}
+			off[i] = at;
+		}
 	}
+	c->bytes_len = (size_t)at;
 	c->bytes[c->bytes_len] = '\0';
 	return MC_OK;
 }
@@ -337,7 +361,7 @@ static mc_code page_data(rd_ctx *x, const uint8_t *src, size_t src_len, size_t r
 	}
 	if (!grow((void **)&x->scratch, &x->scratch_cap, raw_len ? raw_len : 1, 1))
 		return rd_nomem(x);
-	const char *e = pq_decompress(x->codec, src, src_len, x->scratch, raw_len);
+	const char *e = pq_decompress(&x->codecs, x->codec, src, src_len, x->scratch, raw_len);
 	if (e)
 		return rd_fail(x, MC_ERR_FORMAT, "%s", e);
 	*out = x->scratch;
@@ -416,9 +440,16 @@ static mc_code read_levels(rd_ctx *x, const uint8_t *p, size_t n, size_t count, 
 	const char *e = pq_rle_decode(p, n, 1, count, x->levels, 1);
 	if (e)
 		return rd_fail(x, MC_ERR_FORMAT, "definition levels: %s", e);
-	size_t k = 0;
-	for (size_t i = 0; i < count; i++)
-		k += x->levels[i];
+	/* Levels are 0 or 1: the bytes of a word add up with one multiplication. */
+	const uint8_t *lv = x->levels;
+	size_t k = 0, i = 0;
+	for (; i + 8 <= count; i += 8) {
+		uint64_t w;
+		memcpy(&w, lv + i, 8);
+		k += (w * 0x0101010101010101ULL) >> 56;
+	}
+	for (; i < count; i++)
+		k += lv[i];
 	*nn = k;
 	return MC_OK;
 }
@@ -615,6 +646,7 @@ static mc_code read_all(const pq_footer *f, mc_table *t, size_t fixed, mc_error 
 	free(x.scratch);
 	free(x.levels);
 	free(x.idx);
+	pq_codecs_free(&x.codecs);
 	return rc;
 }
 

@@ -325,23 +325,42 @@ void tc_writer_init(tc_writer *w, mc_buf *out)
 	w->rc = MC_OK;
 }
 
+/* Room for n more bytes (headers are small: the buffer grows rarely). */
+static bool tw_room(tc_writer *w, size_t n)
+{
+	if (w->rc)
+		return false;
+	mc_buf *o = w->out;
+	if (o->len + n < o->cap && (!o->max || o->len + n <= o->max))
+		return true;
+	return !(w->rc = mc_buf_reserve(o, n));
+}
+
 static void tw_byte(tc_writer *w, uint8_t b)
 {
-	if (!w->rc)
-		w->rc = mc_buf_putc(w->out, b);
+	if (!tw_room(w, 1))
+		return;
+	mc_buf *o = w->out;
+	o->data[o->len++] = b;
+	o->data[o->len] = '\0';
 }
 
 void tw_varint(tc_writer *w, uint64_t v)
 {
 	uint8_t tmp[10];
 	size_t n = 0;
-	do {
-		uint8_t b = v & 0x7f;
+	while (v >= 0x80) {
+		tmp[n++] = (uint8_t)(v | 0x80);
 		v >>= 7;
-		tmp[n++] = (uint8_t)(b | (v ? 0x80 : 0));
-	} while (v);
-	if (!w->rc)
-		w->rc = mc_buf_append(w->out, tmp, n);
+	}
+	tmp[n++] = (uint8_t)v;
+	if (!tw_room(w, n))
+		return;
+	mc_buf *o = w->out;
+	for (size_t i = 0; i < n; i++)
+		o->data[o->len + i] = tmp[i];
+	o->len += n;
+	o->data[o->len] = '\0';
 }
 
 static uint64_t zigzag(int64_t v)

@@ -26,6 +26,26 @@ void mc_parquet_write_opts_init(mc_parquet_write_opts *o)
 
 /* ---- Input validation ---- */
 
+/*
+ * Whether the string offsets (offsets[0] >= 0) are sound: every length within 0..INT32_MAX, so
+ * they never decrease, and the last within the bytes.  One branch-free pass; the caller finds
+ * the bad row when they are not.
+ */
+static bool offsets_ok(const mc_column *c)
+{
+	const int64_t *o = c->offsets;
+	uint64_t bad = 0; /* OR of the lengths, as unsigned: a negative one sets bit 63 */
+	size_t r = 0;
+	for (; r + 4 <= c->len; r += 4)
+		bad |= ((uint64_t)o[r + 1] - (uint64_t)o[r]) |
+		       ((uint64_t)o[r + 2] - (uint64_t)o[r + 1]) |
+		       ((uint64_t)o[r + 3] - (uint64_t)o[r + 2]) |
+		       ((uint64_t)o[r + 4] - (uint64_t)o[r + 3]);
+	for (; r < c->len; r++)
+		bad |= (uint64_t)o[r + 1] - (uint64_t)o[r];
+	return bad <= INT32_MAX && (size_t)o[c->len] <= c->bytes_len;
+}
+
 static mc_code check_column(const mc_table *t, size_t i, mc_error *err)
 {
 	const mc_column *c = &t->cols[i];
@@ -53,13 +73,14 @@ static mc_code check_column(const mc_table *t, size_t i, mc_error *err)
 		if (!c->offsets || c->offsets[0] < 0)
 			return mc_fail(err, MC_ERR_INVALID, "column '%s' has bad string offsets",
 				       c->name);
-		for (size_t r = 0; r < c->len; r++)
-			if (c->offsets[r + 1] < c->offsets[r] ||
-			    (size_t)c->offsets[r + 1] > c->bytes_len ||
-			    c->offsets[r + 1] - c->offsets[r] > INT32_MAX)
-				return mc_fail(err, MC_ERR_INVALID,
-					       "column '%s' row %zu has bad string offsets",
-					       c->name, r);
+		if (!offsets_ok(c))
+			for (size_t r = 0; r < c->len; r++)
+				if (c->offsets[r + 1] < c->offsets[r] ||
+				    (size_t)c->offsets[r + 1] > c->bytes_len ||
+				    c->offsets[r + 1] - c->offsets[r] > INT32_MAX)
+					return mc_fail(err, MC_ERR_INVALID,
+						       "column '%s' row %zu has bad string offsets",
+						       c->name, r);
 	}
 	return MC_OK;
 }
@@ -305,7 +326,6 @@ static mc_code write_named(const mc_table *t, const mc_parquet_write_opts *opts,
 	wr_ctx w = {.o = &o, .out = out, .base = out->len, .err = err};
 	mc_buf_init(&w.body, 0);
 	mc_buf_init(&w.comp, 0);
-	mc_buf_init(&w.hdr, 0);
 	rc = write_body(&w, t, chunks, nrg);
 	if (rc) {
 		mc_error_prefix(err, "cannot write %s: ", what);
@@ -313,11 +333,7 @@ static mc_code write_named(const mc_table *t, const mc_parquet_write_opts *opts,
 		if (out->data)
 			out->data[out->len] = '\0';
 	}
-	mc_buf_release(&w.body);
-	mc_buf_release(&w.comp);
-	mc_buf_release(&w.hdr);
-	free(w.idx);
-	free(w.levels);
+	pq_wr_ctx_free(&w);
 	free(chunks);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* Zip parts as capped XML event streams: libzip inflates, libxml2's SAX2 push parser tokenises. */
+/* Zip parts as capped XML event streams: libzip inflates; the fast tokenizer or libxml2 reads. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,19 +6,16 @@
 
 #include "xlsx/xlsx_int.h"
 
-/* Bytes handed to the parser at a time. */
+/* Bytes inflated and handed to a parser at a time, unless a test asks for less. */
 #define CHUNK 65536
 
-/* One part being parsed. */
+/* One part being parsed by libxml2. */
 typedef struct xl_xml {
-	mc_xlsx *x;
-	const char *part;
-	char where[240]; /* "sheet 'Hoja1': " before messages, or "" */
+	xl_part *pt;
 	const xl_handlers *h;
 	void *user;
-	mc_error *err;
 	xmlParserCtxtPtr ctxt;
-	int rc;        /* first nonzero handler result */
+	int rc;	       /* first nonzero handler result */
 	bool doctype;  /* a DOCTYPE was met: refused */
 	int xml_level; /* severity of the kept libxml2 error, 0 if none */
 	int xml_line;
@@ -83,18 +80,21 @@ static void handled(xl_xml *xm, int rc)
 }
 
 static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri,
-                     int nns, const xmlChar **ns, int nattrs, int ndefaulted, const xmlChar **attrs)
+		     int nns, const xmlChar **ns, int nattrs, int ndefaulted, const xmlChar **attrs)
 {
 	xl_xml *xm = ctx;
+	const char *name = (const char *)local;
 	if (!xm->rc)
-		handled(xm, xm->h->start(xm->user, (const char *)local, attrs, nattrs));
+		handled(xm, xm->h->start(xm->user, xm->h->kind ? xm->h->kind(name) : 0, name, attrs,
+					 nattrs));
 }
 
 static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri)
 {
 	xl_xml *xm = ctx;
+	const char *name = (const char *)local;
 	if (!xm->rc)
-		handled(xm, xm->h->end(xm->user, (const char *)local));
+		handled(xm, xm->h->end(xm->user, xm->h->kind ? xm->h->kind(name) : 0, name));
 }
 
 static void on_text(void *ctx, const xmlChar *s, int n)
@@ -155,64 +155,82 @@ static mc_code zip_code_to_mc(int ze)
 }
 
 /* Check the declared size and open the zip entry. */
-static mc_code open_entry(xl_xml *xm, zip_file_t **zf)
+static mc_code open_entry(xl_part *pt)
 {
-	mc_xlsx *x = xm->x;
-	zip_int64_t idx = zip_name_locate(x->zip, xm->part, ZIP_FL_NOCASE);
+	mc_xlsx *x = pt->x;
+	zip_int64_t idx = zip_name_locate(x->zip, pt->name, ZIP_FL_NOCASE);
 	if (idx < 0)
-		return xl_fail(x, xm->err, MC_ERR_FORMAT, "%smissing part '%s'", xm->where,
-		               xm->part);
+		return xl_fail(x, pt->err, MC_ERR_FORMAT, "%smissing part '%s'", pt->where,
+			       pt->name);
 	zip_stat_t st;
 	zip_stat_init(&st);
 	if (zip_stat_index(x->zip, (zip_uint64_t)idx, 0, &st) == 0 && (st.valid & ZIP_STAT_SIZE) &&
 	    st.size > x->max_part)
 		return xl_fail(
-		    x, xm->err, MC_ERR_LIMIT,
-		    "%spart '%s' declares %llu bytes uncompressed, over the %zu-byte limit",
-		    xm->where, xm->part, (unsigned long long)st.size, x->max_part);
-	*zf = zip_fopen_index(x->zip, (zip_uint64_t)idx, 0);
-	if (!*zf) {
+			x, pt->err, MC_ERR_LIMIT,
+			"%spart '%s' declares %llu bytes uncompressed, over the %zu-byte limit",
+			pt->where, pt->name, (unsigned long long)st.size, x->max_part);
+	pt->total = 0;
+	pt->zf = zip_fopen_index(x->zip, (zip_uint64_t)idx, 0);
+	if (!pt->zf) {
 		zip_error_t *ze = zip_get_error(x->zip);
-		return xl_fail(x, xm->err, zip_code_to_mc(zip_error_code_zip(ze)),
-		               "%scannot open part '%s': %s", xm->where, xm->part,
-		               zip_error_strerror(ze));
+		return xl_fail(x, pt->err, zip_code_to_mc(zip_error_code_zip(ze)),
+			       "%scannot open part '%s': %s", pt->where, pt->name,
+			       zip_error_strerror(ze));
 	}
 	return MC_OK;
 }
 
-/* Read the next chunk, counting it against the cap; -1 with err set on failure. */
-static zip_int64_t read_chunk(xl_xml *xm, zip_file_t *zf, char *buf, uint64_t *total)
+/* Close the part's zip entry, if it is open. */
+static void close_entry(xl_part *pt)
 {
-	zip_int64_t n = zip_fread(zf, buf, CHUNK);
-	if (n < 0) {
-		zip_error_t *ze = zip_file_get_error(zf);
-		xl_fail(xm->x, xm->err, zip_code_to_mc(zip_error_code_zip(ze)),
-		        "%scorrupt zip entry '%s': %s", xm->where, xm->part,
-		        zip_error_strerror(ze));
-		return -1;
+	if (pt->zf)
+		zip_fclose(pt->zf);
+	pt->zf = NULL;
+}
+
+uint64_t xl_sheet_size(const mc_xlsx *x, size_t index)
+{
+	zip_stat_t st;
+	zip_stat_init(&st);
+	if (index >= x->nsheets || zip_stat(x->zip, x->sheets[index].part, ZIP_FL_NOCASE, &st) ||
+	    !(st.valid & ZIP_STAT_SIZE))
+		return 0;
+	return st.size;
+}
+
+mc_code xl_part_read(xl_part *pt, char *buf, size_t cap, size_t *n)
+{
+	zip_int64_t got = zip_fread(pt->zf, buf, cap);
+	*n = 0;
+	if (got < 0) {
+		zip_error_t *ze = zip_file_get_error(pt->zf);
+		return xl_fail(pt->x, pt->err, zip_code_to_mc(zip_error_code_zip(ze)),
+			       "%scorrupt zip entry '%s': %s", pt->where, pt->name,
+			       zip_error_strerror(ze));
 	}
-	*total += (uint64_t)n;
-	if (*total > xm->x->max_part) {
-		xl_fail(xm->x, xm->err, MC_ERR_LIMIT,
-		        "%spart '%s' inflates past the %zu-byte limit", xm->where, xm->part,
-		        xm->x->max_part);
-		return -1;
-	}
-	return n;
+	pt->total += (uint64_t)got;
+	if (pt->total > pt->x->max_part)
+		return xl_fail(pt->x, pt->err, MC_ERR_LIMIT,
+			       "%spart '%s' inflates past the %zu-byte limit", pt->where, pt->name,
+			       pt->x->max_part);
+	*n = (size_t)got;
+	return MC_OK;
 }
 
 /* Describe why the parse ended badly (not a handler's error, which is already in err). */
 static mc_code parse_fail(xl_xml *xm)
 {
+	xl_part *pt = xm->pt;
 	if (xm->doctype)
-		return xl_fail(xm->x, xm->err, MC_ERR_FORMAT,
-		               "%spart '%s' has a DOCTYPE, which xlsx parts never have", xm->where,
-		               xm->part);
+		return xl_fail(pt->x, pt->err, MC_ERR_FORMAT,
+			       "%spart '%s' has a DOCTYPE, which xlsx parts never have", pt->where,
+			       pt->name);
 	if (xm->xml_level)
-		return xl_fail(xm->x, xm->err, MC_ERR_FORMAT, "%smalformed XML in '%s' line %d: %s",
-		               xm->where, xm->part, xm->xml_line, xm->xml_msg);
-	return xl_fail(xm->x, xm->err, MC_ERR_FORMAT, "%smalformed XML in '%s'", xm->where,
-	               xm->part);
+		return xl_fail(pt->x, pt->err, MC_ERR_FORMAT, "%smalformed XML in '%s' line %d: %s",
+			       pt->where, pt->name, xm->xml_line, xm->xml_msg);
+	return xl_fail(pt->x, pt->err, MC_ERR_FORMAT, "%smalformed XML in '%s'", pt->where,
+		       pt->name);
 }
 
 /* The SAX2 callbacks we use; everything else (tree building, entities, DTDs) stays off. */
@@ -230,14 +248,14 @@ static void init_sax(xmlSAXHandler *sax)
 }
 
 /* Feed the inflated part to the push parser chunk by chunk. */
-static mc_code feed(xl_xml *xm, zip_file_t *zf, char *buf)
+static mc_code feed(xl_xml *xm, char *buf)
 {
-	uint64_t total = 0;
-	zip_int64_t n = 0;
-	while (!xm->rc && (n = read_chunk(xm, zf, buf, &total)) > 0)
+	size_t n = 0;
+	mc_code rc = MC_OK;
+	while (!xm->rc && (rc = xl_part_read(xm->pt, buf, xm->pt->x->chunk, &n)) == MC_OK && n)
 		xmlParseChunk(xm->ctxt, buf, (int)n, 0);
-	if (!xm->rc && n < 0)
-		return xm->err ? xm->err->code : MC_ERR_FORMAT;
+	if (!xm->rc && rc)
+		return rc;
 	if (!xm->rc)
 		xmlParseChunk(xm->ctxt, NULL, 0, 1);
 	if (xm->rc == XL_STOP)
@@ -247,29 +265,67 @@ static mc_code feed(xl_xml *xm, zip_file_t *zf, char *buf)
 	return xm->ctxt->wellFormed && !xm->doctype ? MC_OK : parse_fail(xm);
 }
 
-mc_code xl_parse_part(mc_xlsx *x, const char *part, const char *what, const xl_handlers *h,
-                      void *user, mc_error *err)
+/* Parse the open part with libxml2's SAX2 push parser. */
+static mc_code parse_libxml2(xl_part *pt, const xl_handlers *h, void *user)
 {
-	xl_xml xm = {.x = x, .part = part, .h = h, .user = user, .err = err};
-	if (what)
-		snprintf(xm.where, sizeof xm.where, "%s: ", what);
-	zip_file_t *zf = NULL;
-	mc_code rc = open_entry(&xm, &zf);
-	if (rc)
-		return rc;
+	xl_xml xm = {.pt = pt, .h = h, .user = user};
 	xmlSAXHandler sax;
 	init_sax(&sax);
-	char *buf = malloc(CHUNK);
-	xm.ctxt = buf ? xmlCreatePushParserCtxt(&sax, &xm, NULL, 0, part) : NULL;
+	mc_code rc;
+	char *buf = malloc(pt->x->chunk);
+	xm.ctxt = buf ? xmlCreatePushParserCtxt(&sax, &xm, NULL, 0, pt->name) : NULL;
 	if (!xm.ctxt) {
-		rc = xl_fail(x, err, MC_ERR_NOMEM, "%scannot start an XML parser", xm.where);
+		rc = xl_fail(pt->x, pt->err, MC_ERR_NOMEM, "%scannot start an XML parser",
+			     pt->where);
 	} else {
 		/* No NOENT (entities stay unexpanded), no DTDLOAD, no network. */
 		xmlCtxtUseOptions(xm.ctxt, XML_PARSE_NONET);
-		rc = feed(&xm, zf, buf);
+		rc = feed(&xm, buf);
 		xmlFreeParserCtxt(xm.ctxt);
 	}
 	free(buf);
-	zip_fclose(zf);
 	return rc;
+}
+
+mc_code xl_parse_part(mc_xlsx *x, const char *part, const char *what, const xl_handlers *h,
+		      void *user, mc_error *err)
+{
+	char where[240] = "";
+	if (what)
+		snprintf(where, sizeof where, "%s: ", what);
+	xl_part pt = {.x = x, .name = part, .where = where, .err = err};
+	bool fast = h->restart && !x->slow;
+	if (fast)
+		x->fallback[0] = '\0';
+	mc_code rc = open_entry(&pt);
+	if (rc == MC_OK && fast) {
+		int r = xl_fast_parse(&pt, h, user);
+		if (r != XL_BAIL) {
+			close_entry(&pt);
+			return (mc_code)r;
+		}
+		/* Start over with libxml2: the same events, its messages for malformed XML. */
+		close_entry(&pt);
+		h->restart(user);
+		rc = open_entry(&pt);
+	}
+	if (rc == MC_OK)
+		rc = parse_libxml2(&pt, h, user);
+	close_entry(&pt);
+	return rc;
+}
+
+void xl_set_slow(mc_xlsx *x, bool slow)
+{
+	x->slow = slow;
+}
+
+void xl_set_chunk(mc_xlsx *x, size_t bytes)
+{
+	x->chunk = bytes ? bytes : CHUNK;
+}
+
+const char *xl_fallback_reason(const mc_xlsx *x)
+{
+	return x->fallback;
 }

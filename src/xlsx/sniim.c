@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "milkcast/date.h"
@@ -14,7 +15,7 @@ static const char *const type_names[NTYPES] = {"Pasteurizada", "Ultrapasteurizad
 static const char *const channel_names[NCHANNELS] = {"Tiendas", "Autoservicios"};
 static const char *const type_headers[NTYPES] = {"Leche pasteurizada", "Leche ultrapasteurizada"};
 
-#define NPRICES  (NTYPES * NCHANNELS)
+#define NPRICES (NTYPES * NCHANNELS)
 #define FOLD_MAX 256
 
 /* Where a row is in the block grammar. */
@@ -24,6 +25,8 @@ typedef enum { SEEK_TITLE, WANT_DATE, WANT_TYPES, WANT_CHANNELS, IN_CITIES } sn_
 typedef struct price_col {
 	uint32_t col;
 	int type, channel;
+	char letters[4]; /* the column's letters, for the cell column ("C" of "C57") */
+	size_t nletters, type_len, channel_len;
 } price_col;
 
 typedef struct sniim_ctx {
@@ -59,9 +62,9 @@ static void fold(const char *s, size_t n, char *out, size_t cap)
 	for (size_t i = 0; i < n && o + 1 < cap; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		const char *f =
-		    ch == 0xC3 && i + 1 < n ? memchr(from, s[i + 1], sizeof from - 1) : NULL;
+			ch == 0xC3 && i + 1 < n ? memchr(from, s[i + 1], sizeof from - 1) : NULL;
 		bool ws = ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
-		          (ch == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] == 0xA0);
+			  (ch == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] == 0xA0);
 		if (ws) {
 			i += ch == 0xC2;
 			if (!space)
@@ -123,13 +126,18 @@ static bool cell_starts_with(const mc_xlsx_cell *c, const char *prefix)
 	size_t n = strlen(prefix);
 	if (!c || c->type != MC_XLSX_STRING)
 		return false;
+	/* Quick exact reject: an ASCII first non-blank byte folds to its lower case. */
+	size_t i = strspn(c->text, " \t\n\r");
+	unsigned char first = (unsigned char)c->text[i];
+	if (first < 0x80 && (char)(first >= 'A' && first <= 'Z' ? first + 32 : first) != prefix[0])
+		return false;
 	fold(c->text, c->len, f, n + 1);
 	return strcmp(f, prefix) == 0;
 }
 
 /* "sheet 'S' row R cell REF: detail" (the xlsx layer adds "cannot read 'F': "). */
 static int cell_fail(mc_error *err, const mc_xlsx_row *row, uint32_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 static int cell_fail(mc_error *err, const mc_xlsx_row *row, uint32_t col, const char *fmt, ...)
 {
@@ -140,7 +148,7 @@ static int cell_fail(mc_error *err, const mc_xlsx_row *row, uint32_t col, const 
 	va_end(ap);
 	mc_xlsx_cell_ref(row->row, col, ref);
 	return mc_fail(err, MC_ERR_FORMAT, "sheet '%s' row %u cell %s: %s", row->sheet, row->row,
-	               ref, detail);
+		       ref, detail);
 }
 
 /* "found 'text'" or "found a blank cell" for messages. */
@@ -177,7 +185,7 @@ static int end_block(sniim_ctx *c, const mc_xlsx_row *row, mc_error *err)
 {
 	if (c->cities == 0)
 		return cell_fail(err, row, 0, "the block whose title is in row %u has no city rows",
-		                 c->title_row);
+				 c->title_row);
 	if (c->blocks == 0 || c->date < c->first)
 		c->first = c->date;
 	if (c->blocks == 0 || c->date > c->last)
@@ -200,8 +208,8 @@ static int date_row(sniim_ctx *c, const mc_xlsx_row *row, const mc_xlsx_cell *ce
 	if (!ok) {
 		char buf[80];
 		return cell_fail(err, row, cell->col,
-		                 "expected a date like '31 de marzo de 2025', found %s",
-		                 found(cell, buf, sizeof buf));
+				 "expected a date like '31 de marzo de 2025', found %s",
+				 found(cell, buf, sizeof buf));
 	}
 	c->st = WANT_TYPES;
 	return 0;
@@ -226,7 +234,7 @@ static int types_row(sniim_ctx *c, const mc_xlsx_row *row, mc_error *err)
 {
 	int64_t *slot[2 + NTYPES] = {&c->state_col, &c->city_col, &c->type_col[0], &c->type_col[1]};
 	static const char *const names[2 + NTYPES] = {"Estado", "Ciudad", "Leche pasteurizada",
-	                                              "Leche ultrapasteurizada"};
+						      "Leche ultrapasteurizada"};
 	for (size_t i = 0; i < row->ncells; i++) {
 		const mc_xlsx_cell *cell = &row->cells[i];
 		if (cell_blank(cell))
@@ -236,16 +244,16 @@ static int types_row(sniim_ctx *c, const mc_xlsx_row *row, mc_error *err)
 		int k = header_kind(f);
 		if (k < 0 || *slot[k] >= 0)
 			return cell_fail(err, row, cell->col,
-			                 "expected a header 'Estado', 'Ciudad', '%s' or '%s'%s, "
-			                 "found %s",
-			                 type_headers[0], type_headers[1], k < 0 ? "" : " once",
-			                 found(cell, buf, sizeof buf));
+					 "expected a header 'Estado', 'Ciudad', '%s' or '%s'%s, "
+					 "found %s",
+					 type_headers[0], type_headers[1], k < 0 ? "" : " once",
+					 found(cell, buf, sizeof buf));
 		*slot[k] = cell->col;
 	}
 	for (int k = 0; k < 2 + NTYPES; k++)
 		if (*slot[k] < 0)
 			return cell_fail(err, row, 0, "the header row has no '%s' column",
-			                 names[k]);
+					 names[k]);
 	c->st = WANT_CHANNELS;
 	return 0;
 }
@@ -263,19 +271,26 @@ static int type_over(const sniim_ctx *c, uint32_t col)
 
 /* Record one "Tiendas"/"Autoservicios" header cell as a price column. */
 static int add_price_col(sniim_ctx *c, const mc_xlsx_row *row, const mc_xlsx_cell *cell,
-                         int channel, mc_error *err)
+			 int channel, mc_error *err)
 {
-	int type =
-	    cell->col == c->state_col || cell->col == c->city_col ? -1 : type_over(c, cell->col);
+	int type = cell->col == c->state_col || cell->col == c->city_col ? -1
+									 : type_over(c, cell->col);
 	if (type < 0)
 		return cell_fail(err, row, cell->col,
-		                 "channel '%s' is not under a milk type header",
-		                 channel_names[channel]);
+				 "channel '%s' is not under a milk type header",
+				 channel_names[channel]);
 	for (int i = 0; i < c->nprices; i++)
 		if (c->prices[i].type == type && c->prices[i].channel == channel)
 			return cell_fail(err, row, cell->col, "a second '%s' column under '%s'",
-			                 channel_names[channel], type_headers[type]);
-	c->prices[c->nprices++] = (price_col){cell->col, type, channel};
+					 channel_names[channel], type_headers[type]);
+	price_col *p = &c->prices[c->nprices++];
+	*p = (price_col){.col = cell->col, .type = type, .channel = channel};
+	char ref[12];
+	mc_xlsx_cell_ref(1, cell->col, ref);
+	p->nletters = strlen(ref) - 1; /* drop the row "1"; at most 3 letters */
+	memcpy(p->letters, ref, p->nletters);
+	p->type_len = strlen(type_names[type]);
+	p->channel_len = strlen(channel_names[channel]);
 	return 0;
 }
 
@@ -289,23 +304,23 @@ static int channels_row(sniim_ctx *c, const mc_xlsx_row *row, mc_error *err)
 		if (cell_blank(cell) || (cell->col == c->state_col && !strcmp(f, "estado")) ||
 		    (cell->col == c->city_col && !strcmp(f, "ciudad")))
 			continue;
-		int ch = !strcmp(f, "tiendas")         ? TIENDAS
-		         : !strcmp(f, "autoservicios") ? AUTOSERVICIOS
-		                                       : -1;
+		int ch = !strcmp(f, "tiendas")	       ? TIENDAS
+			 : !strcmp(f, "autoservicios") ? AUTOSERVICIOS
+						       : -1;
 		if (ch < 0)
 			return cell_fail(
-			    err, row, cell->col,
-			    "expected a channel 'Tiendas' or 'Autoservicios', found %s",
-			    found(cell, buf, sizeof buf));
+				err, row, cell->col,
+				"expected a channel 'Tiendas' or 'Autoservicios', found %s",
+				found(cell, buf, sizeof buf));
 		int rc = add_price_col(c, row, cell, ch, err);
 		if (rc)
 			return rc;
 	}
 	if (c->nprices != NPRICES)
 		return cell_fail(err, row, 0,
-		                 "expected 'Tiendas' and 'Autoservicios' under each milk type, "
-		                 "found %d of the 4 columns",
-		                 c->nprices);
+				 "expected 'Tiendas' and 'Autoservicios' under each milk type, "
+				 "found %d of the 4 columns",
+				 c->nprices);
 	c->st = IN_CITIES;
 	return 0;
 }
@@ -322,35 +337,130 @@ static bool is_nd(const char *f)
 	return !*f && (strcmp(k, "nd") == 0 || strcmp(k, "n/d") == 0);
 }
 
-/* Push one table row; returns nonzero only when out of memory. */
-static mc_code push_row(sniim_ctx *c, const char *state, size_t state_len, const mc_xlsx_cell *city,
-                        const price_col *p, const mc_xlsx_cell *cell, bool has_price, double price,
-                        uint32_t row)
+/* The decimal digits of a row number (at most 7); returns how many. */
+static size_t format_row(uint32_t row, char out[12])
 {
-	char ref[12];
-	mc_xlsx_cell_ref(row, p->col, ref);
+	char tmp[12];
+	size_t n = 0, o = 0;
+	do
+		tmp[n++] = (char)('0' + row % 10);
+	while ((row /= 10) != 0);
+	while (n)
+		out[o++] = tmp[--n];
+	out[o] = '\0';
+	return o;
+}
+
+/* Room for n more rows in every column. */
+static mc_code reserve_rows(sniim_ctx *c, size_t n)
+{
+	mc_code rc = MC_OK;
+	for (int k = 0; rc == MC_OK && k < MC_SNIIM_NCOLS; k++)
+		if (c->cols[k]->len + n > c->cols[k]->cap)
+			rc = mc_column_reserve(c->cols[k], c->cols[k]->len + n);
+	return rc;
+}
+
+/* Room for n more bytes (and the NUL after them) in a string column. */
+static mc_code reserve_bytes(mc_column *col, size_t n)
+{
+	if (col->bytes_len + n + 1 <= col->bytes_cap)
+		return MC_OK;
+	size_t cap = col->bytes_cap ? col->bytes_cap : 256;
+	while (cap < col->bytes_len + n + 1)
+		cap *= 2;
+	char *b = realloc(col->bytes, cap);
+	if (!b)
+		return MC_ERR_NOMEM;
+	col->bytes = b;
+	col->bytes_cap = cap;
+	return MC_OK;
+}
+
+/*
+ * Append a string to a column with room for it (reserve_rows, reserve_bytes), as
+ * mc_column_push_str() would; table.h describes the layout.  Only the price column ever gets
+ * a null, so the string columns have no validity map.
+ */
+static void add_str(mc_column *col, const char *s, size_t n)
+{
+	memcpy(col->bytes + col->bytes_len, s, n);
+	col->bytes_len += n;
+	col->bytes[col->bytes_len] = '\0';
+	col->offsets[++col->len] = (int64_t)col->bytes_len;
+}
+
+/* The same for an int32 column. */
+static void add_i32(mc_column *col, int32_t v)
+{
+	MC_COL_I32(col)[col->len++] = v;
+}
+
+/* What a city row gives: its state and city, and per price column the cell and its price. */
+typedef struct city_prices {
+	const char *state;
+	size_t state_len;
+	const mc_xlsx_cell *city;
+	const mc_xlsx_cell *cell[NPRICES];
+	bool has[NPRICES];
+	double price[NPRICES];
+} city_prices;
+
+/* Room for the table rows of one city row: rows in every column, bytes in the string columns. */
+static mc_code reserve_city(sniim_ctx *c, const city_prices *cp, size_t nd)
+{
+	size_t n = (size_t)c->nprices, types = 0, channels = 0, raw = 0, refs = 0;
+	for (size_t i = 0; i < n; i++) {
+		types += c->prices[i].type_len;
+		channels += c->prices[i].channel_len;
+		raw += cp->cell[i] ? cp->cell[i]->len : 0;
+		refs += c->prices[i].nletters + nd;
+	}
 	mc_column **k = c->cols;
-	mc_code rc = mc_column_push_i32(k[MC_SNIIM_DATE], c->date);
-	rc = rc ? rc : mc_column_push_str(k[MC_SNIIM_STATE], state, state_len);
-	rc = rc ? rc : mc_column_push_str(k[MC_SNIIM_CITY], city->text, city->len);
-	rc = rc ? rc
-	        : mc_column_push_str(k[MC_SNIIM_MILK_TYPE], type_names[p->type],
-	                             strlen(type_names[p->type]));
-	rc = rc ? rc
-	        : mc_column_push_str(k[MC_SNIIM_CHANNEL], channel_names[p->channel],
-	                             strlen(channel_names[p->channel]));
-	rc = rc          ? rc
-	     : has_price ? mc_column_push_f64(k[MC_SNIIM_PRICE], price)
-	                 : mc_column_push_null(k[MC_SNIIM_PRICE]);
-	rc = rc ? rc
-	        : mc_column_push_str(k[MC_SNIIM_RAW], cell ? cell->text : "", cell ? cell->len : 0);
-	rc = rc ? rc : mc_column_push_i32(k[MC_SNIIM_ROW], (int32_t)row);
-	return rc ? rc : mc_column_push_str(k[MC_SNIIM_CELL], ref, strlen(ref));
+	mc_code rc = reserve_rows(c, n);
+	rc = rc ? rc : reserve_bytes(k[MC_SNIIM_STATE], n * cp->state_len);
+	rc = rc ? rc : reserve_bytes(k[MC_SNIIM_CITY], n * cp->city->len);
+	rc = rc ? rc : reserve_bytes(k[MC_SNIIM_MILK_TYPE], types);
+	rc = rc ? rc : reserve_bytes(k[MC_SNIIM_CHANNEL], channels);
+	rc = rc ? rc : reserve_bytes(k[MC_SNIIM_RAW], raw);
+	return rc ? rc : reserve_bytes(k[MC_SNIIM_CELL], refs);
+}
+
+/* Push the table rows of one city row, one per price column; nonzero only when out of
+ * memory. */
+static mc_code push_city(sniim_ctx *c, const city_prices *cp, uint32_t row)
+{
+	char digits[12], ref[12];
+	size_t nd = format_row(row, digits);
+	mc_column **k = c->cols, *price = k[MC_SNIIM_PRICE];
+	mc_code rc = reserve_city(c, cp, nd);
+	for (int i = 0; rc == MC_OK && i < c->nprices; i++) {
+		const price_col *p = &c->prices[i];
+		const mc_xlsx_cell *cell = cp->cell[i];
+		add_i32(k[MC_SNIIM_DATE], c->date);
+		add_str(k[MC_SNIIM_STATE], cp->state, cp->state_len);
+		add_str(k[MC_SNIIM_CITY], cp->city->text, cp->city->len);
+		add_str(k[MC_SNIIM_MILK_TYPE], type_names[p->type], p->type_len);
+		add_str(k[MC_SNIIM_CHANNEL], channel_names[p->channel], p->channel_len);
+		add_str(k[MC_SNIIM_RAW], cell ? cell->text : "", cell ? cell->len : 0);
+		add_i32(k[MC_SNIIM_ROW], (int32_t)row);
+		memcpy(ref, p->letters, p->nletters);
+		memcpy(ref + p->nletters, digits, nd);
+		add_str(k[MC_SNIIM_CELL], ref, p->nletters + nd);
+		if (!cp->has[i]) {
+			rc = mc_column_push_null(price);
+			continue;
+		}
+		if (price->valid)
+			price->valid[price->len] = 1;
+		MC_COL_F64(price)[price->len++] = cp->price[i];
+	}
+	return rc;
 }
 
 /* The price of a cell: number, numeric text, or null for blank / N.d. / an Excel error. */
 static int cell_price(sniim_ctx *c, const mc_xlsx_row *row, const mc_xlsx_cell *cell, uint32_t col,
-                      bool *has, double *v, mc_error *err)
+		      bool *has, double *v, mc_error *err)
 {
 	*has = false;
 	if (!cell || cell->type == MC_XLSX_ERROR)
@@ -361,6 +471,8 @@ static int cell_price(sniim_ctx *c, const mc_xlsx_row *row, const mc_xlsx_cell *
 		return 0;
 	}
 	char f[FOLD_MAX], buf[80];
+	if (cell->type == MC_XLSX_STRING && cell->len == 4 && memcmp(cell->text, "N.d.", 4) == 0)
+		return 0; /* the usual spelling, without folding */
 	fold_cell(cell, f);
 	if (cell->type == MC_XLSX_STRING && is_nd(f))
 		return 0;
@@ -369,21 +481,21 @@ static int cell_price(sniim_ctx *c, const mc_xlsx_row *row, const mc_xlsx_cell *
 		return 0;
 	}
 	return cell_fail(err, row, col, "expected a price or 'N.d.', found %s",
-	                 found(cell, buf, sizeof buf));
+			 found(cell, buf, sizeof buf));
 }
 
-/* The state to write on a city row: as written, forward-filled, "" on the average rows. */
-static int row_state(sniim_ctx *c, const mc_xlsx_row *row, const mc_xlsx_cell *city, bool average,
-                     mc_error *err)
+/* The state to write on a city row (st: its state cell): as written, forward-filled, "" on
+ * the average rows. */
+static int row_state(sniim_ctx *c, const mc_xlsx_row *row, const mc_xlsx_cell *st,
+		     const mc_xlsx_cell *city, bool average, mc_error *err)
 {
-	const mc_xlsx_cell *st = cell_at(row, c->state_col);
 	if (average)
 		return 0;
 	if (st) {
 		if (st->type != MC_XLSX_STRING || st->len >= sizeof c->state) {
 			char buf[80];
 			return cell_fail(err, row, st->col, "expected a state name, found %s",
-			                 found(st, buf, sizeof buf));
+					 found(st, buf, sizeof buf));
 		}
 		memcpy(c->state, st->text, st->len);
 		c->state_len = st->len;
@@ -391,32 +503,55 @@ static int row_state(sniim_ctx *c, const mc_xlsx_row *row, const mc_xlsx_cell *c
 	}
 	if (!c->have_state)
 		return cell_fail(err, row, (uint32_t)c->state_col,
-		                 "the block's first city '%.60s' has no state", city->text);
+				 "the block's first city '%.60s' has no state", city->text);
 	return 0;
 }
 
-/* A city (or average) row: four table rows. */
+/* The non-blank cells of a row by column, for the first BYCOL columns (cell_at beyond). */
+#define BYCOL 32
+typedef struct row_map {
+	const mc_xlsx_row *row;
+	const mc_xlsx_cell *at[BYCOL];
+} row_map;
+
+static void map_row(row_map *m, const mc_xlsx_row *row)
+{
+	m->row = row;
+	memset(m->at, 0, sizeof m->at);
+	for (size_t i = 0; i < row->ncells && row->cells[i].col < BYCOL; i++)
+		m->at[row->cells[i].col] = cell_blank(&row->cells[i]) ? NULL : &row->cells[i];
+}
+
+/* cell_at() through the map. */
+static const mc_xlsx_cell *map_at(const row_map *m, int64_t col)
+{
+	return col >= 0 && col < BYCOL ? m->at[col] : cell_at(m->row, col);
+}
+
+/* A city (or average) row: four table rows, pushed once every price in it is read. */
 static int city_row(sniim_ctx *c, const mc_xlsx_row *row, mc_error *err)
 {
-	const mc_xlsx_cell *city = cell_at(row, c->city_col);
+	row_map m;
+	map_row(&m, row);
+	city_prices cp = {.city = map_at(&m, c->city_col)};
 	char buf[80];
-	if (!city || city->type != MC_XLSX_STRING)
+	if (!cp.city || cp.city->type != MC_XLSX_STRING)
 		return cell_fail(err, row, (uint32_t)c->city_col,
-		                 "expected a city name or a 'Fuente' row, found %s",
-		                 found(city, buf, sizeof buf));
-	bool average = cell_starts_with(city, "promedio");
-	int rc = row_state(c, row, city, average, err);
+				 "expected a city name or a 'Fuente' row, found %s",
+				 found(cp.city, buf, sizeof buf));
+	bool average = cell_starts_with(cp.city, "promedio");
+	int rc = row_state(c, row, map_at(&m, c->state_col), cp.city, average, err);
+	cp.state = average ? "" : c->state;
+	cp.state_len = average ? 0 : c->state_len;
 	for (int i = 0; rc == 0 && i < c->nprices; i++) {
 		const price_col *p = &c->prices[i];
-		const mc_xlsx_cell *cell = cell_at(row, p->col);
-		bool has;
-		double v = 0;
-		rc = cell_price(c, row, cell, p->col, &has, &v, err);
-		if (rc == 0 && push_row(c, average ? "" : c->state, average ? 0 : c->state_len,
-		                        city, p, cell, has, v, row->row))
-			rc = mc_fail(err, MC_ERR_NOMEM, "sheet '%s' row %u: out of memory",
-			             row->sheet, row->row);
+		cp.cell[i] = map_at(&m, p->col);
+		cp.price[i] = 0;
+		rc = cell_price(c, row, cp.cell[i], p->col, &cp.has[i], &cp.price[i], err);
 	}
+	if (rc == 0 && push_city(c, &cp, row->row))
+		rc = mc_fail(err, MC_ERR_NOMEM, "sheet '%s' row %u: out of memory", row->sheet,
+			     row->row);
 	c->cities += rc == 0;
 	return rc;
 }
@@ -431,9 +566,9 @@ static int on_row(const mc_xlsx_row *row, void *ud, mc_error *err)
 	if (is_title(first)) {
 		if (c->st != SEEK_TITLE && c->st != IN_CITIES)
 			return cell_fail(err, row, first->col,
-			                 "a new title before the block whose title is in row %u "
-			                 "has its date and headers",
-			                 c->title_row);
+					 "a new title before the block whose title is in row %u "
+					 "has its date and headers",
+					 c->title_row);
 		int rc = c->st == IN_CITIES ? end_block(c, row, err) : 0;
 		if (rc == 0)
 			start_block(c, row->row);
@@ -446,7 +581,7 @@ static int on_row(const mc_xlsx_row *row, void *ud, mc_error *err)
 	case WANT_CHANNELS: return channels_row(c, row, err);
 	case IN_CITIES:
 		return cell_starts_with(first, "fuente") ? end_block(c, row, err)
-		                                         : city_row(c, row, err);
+							 : city_row(c, row, err);
 	}
 	return 0;
 }
@@ -459,11 +594,11 @@ static mc_table *new_table(sniim_ctx *c)
 		mc_type type;
 		bool nullable;
 	} spec[MC_SNIIM_NCOLS] = {
-	    {"date", MC_T_DATE, false},      {"state", MC_T_STRING, false},
-	    {"city", MC_T_STRING, false},    {"milk_type", MC_T_STRING, false},
-	    {"channel", MC_T_STRING, false}, {"price", MC_T_DOUBLE, true},
-	    {"raw", MC_T_STRING, false},     {"row", MC_T_INT32, false},
-	    {"cell", MC_T_STRING, false},
+		{"date", MC_T_DATE, false},	 {"state", MC_T_STRING, false},
+		{"city", MC_T_STRING, false},	 {"milk_type", MC_T_STRING, false},
+		{"channel", MC_T_STRING, false}, {"price", MC_T_DOUBLE, true},
+		{"raw", MC_T_STRING, false},	 {"row", MC_T_INT32, false},
+		{"cell", MC_T_STRING, false},
 	};
 	mc_table *t = mc_table_new();
 	for (int i = 0; t && i < MC_SNIIM_NCOLS; i++)
@@ -476,13 +611,38 @@ static mc_table *new_table(sniim_ctx *c)
 	return t;
 }
 
+/* Give the table room for the rows a sheet part of `size` bytes is likely to hold (SNIIM
+ * sheets take about 70 bytes of XML per table row), at most PRESIZE_MAX rows, so it is not
+ * copied as it grows; string columns get PRESIZE_BYTES bytes a row.  The declared size is
+ * only a hint: a lying header costs at most that much memory. */
+#define PRESIZE_MAX 65536
+#define PRESIZE_BYTES 16
+static mc_code presize(sniim_ctx *c, uint64_t size)
+{
+	size_t rows = size / 64 < PRESIZE_MAX ? (size_t)(size / 64) : PRESIZE_MAX;
+	mc_code rc = MC_OK;
+	for (int k = 0; rc == MC_OK && rows && k < MC_SNIIM_NCOLS; k++) {
+		mc_column *col = c->cols[k];
+		rc = mc_column_reserve(col, rows);
+		if (rc == MC_OK && col->type == MC_T_STRING &&
+		    col->bytes_cap < rows * PRESIZE_BYTES) {
+			char *b = realloc(col->bytes, rows * PRESIZE_BYTES);
+			if (!b)
+				return MC_ERR_NOMEM;
+			col->bytes = b;
+			col->bytes_cap = rows * PRESIZE_BYTES;
+		}
+	}
+	return rc;
+}
+
 /* Read one sheet; *blocks = 0 (and no table) when it has no SNIIM block. */
 static mc_code read_one_sheet(mc_xlsx *x, size_t index, sniim_ctx *c, mc_error *err)
 {
 	memset(c, 0, sizeof *c);
 	c->x = x;
 	c->t = new_table(c);
-	if (!c->t)
+	if (!c->t || presize(c, xl_sheet_size(x, index)))
 		return xl_fail(x, err, MC_ERR_NOMEM, "out of memory");
 	mc_code rc = mc_xlsx_read_sheet(x, index, on_row, c, err);
 	if (rc == MC_OK && c->st == IN_CITIES) {
@@ -491,8 +651,8 @@ static mc_code read_one_sheet(mc_xlsx *x, size_t index, sniim_ctx *c, mc_error *
 			rc = mc_error_prefix(err, "cannot read '%s': ", mc_xlsx_name(x));
 	} else if (rc == MC_OK && c->st != SEEK_TITLE) {
 		rc = xl_fail(x, err, MC_ERR_FORMAT,
-		             "sheet '%s': the sheet ends inside the block whose title is in row %u",
-		             mc_xlsx_sheet_name(x, index), c->title_row);
+			     "sheet '%s': the sheet ends inside the block whose title is in row %u",
+			     mc_xlsx_sheet_name(x, index), c->title_row);
 	}
 	if (rc == MC_OK && c->blocks)
 		rc = mc_table_seal(c->t, err);
@@ -536,9 +696,9 @@ mc_code mc_sniim_read_xlsx(mc_xlsx *x, mc_table **out, mc_sniim_info *info, mc_e
 		return MC_OK;
 	}
 	return xl_fail(x, err, MC_ERR_FORMAT,
-	               "no SNIIM date block (a title containing 'Precio promedio al consumidor "
-	               "por litro') in sheet%s %s",
-	               strchr(tried, ',') ? "s" : "", tried[0] ? tried : "(no worksheet)");
+		       "no SNIIM date block (a title containing 'Precio promedio al consumidor "
+		       "por litro') in sheet%s %s",
+		       strchr(tried, ',') ? "s" : "", tried[0] ? tried : "(no worksheet)");
 }
 
 mc_code mc_sniim_read(const char *path, mc_table **out, mc_sniim_info *info, mc_error *err)
@@ -555,7 +715,7 @@ mc_code mc_sniim_read(const char *path, mc_table **out, mc_sniim_info *info, mc_
 }
 
 mc_code mc_sniim_read_mem(const uint8_t *p, size_t n, const char *name, mc_table **out,
-                          mc_sniim_info *info, mc_error *err)
+			  mc_sniim_info *info, mc_error *err)
 {
 	mc_error local = MC_ERROR_INIT;
 	err = err ? err : &local;

@@ -164,7 +164,7 @@ static mc_code add_rel(rels_state *st, const xmlChar **attrs, int nattrs)
 	return MC_OK;
 }
 
-static int rels_start(void *user, const char *local, const xmlChar **attrs, int nattrs)
+static int rels_start(void *user, int kind, const char *local, const xmlChar **attrs, int nattrs)
 {
 	rels_state *st = user;
 	if (strcmp(local, "Relationship") != 0 || add_rel(st, attrs, nattrs) == MC_OK)
@@ -172,7 +172,7 @@ static int rels_start(void *user, const char *local, const xmlChar **attrs, int 
 	return xl_fail(st->x, st->err, MC_ERR_NOMEM, "%s: out of memory", st->part);
 }
 
-static int ignore_end(void *user, const char *local)
+static int ignore_end(void *user, int kind, const char *local)
 {
 	return 0;
 }
@@ -182,7 +182,7 @@ static mc_code read_rels(mc_xlsx *x, const char *part, const char *base, xl_rels
 {
 	if (!xl_part_exists(x, part))
 		return MC_OK;
-	static const xl_handlers h = {rels_start, ignore_end, NULL};
+	static const xl_handlers h = {NULL, rels_start, ignore_end, NULL, NULL, NULL};
 	rels_state st = {x, part, base, rs, err};
 	return xl_parse_part(x, part, NULL, &h, &st, err);
 }
@@ -220,10 +220,10 @@ static mc_code add_sheet(book_state *st, const xmlChar **attrs, int nattrs)
 	}
 	const xl_rel *rel = rid ? rels_by_id(st->rels, rid) : NULL;
 	if (!name || !rel) {
-		rc =
-		    xl_fail(x, st->err, MC_ERR_FORMAT,
-		            "%s: sheet '%s' has no relationship '%s' in the workbook relationships",
-		            st->part, name ? name : "(unnamed)", rid ? rid : "r:id");
+		rc = xl_fail(
+			x, st->err, MC_ERR_FORMAT,
+			"%s: sheet '%s' has no relationship '%s' in the workbook relationships",
+			st->part, name ? name : "(unnamed)", rid ? rid : "r:id");
 		free(name), free(rid);
 		return rc;
 	}
@@ -236,12 +236,12 @@ static mc_code add_sheet(book_state *st, const xmlChar **attrs, int nattrs)
 		free(name);
 		return xl_fail(x, st->err, MC_ERR_NOMEM, "out of memory");
 	}
-	v[x->nsheets++] =
-	    (xl_sheet){.name = name, .part = part, .worksheet = type_is(rel->type, "worksheet")};
+	v[x->nsheets++] = (xl_sheet){
+		.name = name, .part = part, .worksheet = type_is(rel->type, "worksheet")};
 	return MC_OK;
 }
 
-static int book_start(void *user, const char *local, const xmlChar **attrs, int nattrs)
+static int book_start(void *user, int kind, const char *local, const xmlChar **attrs, int nattrs)
 {
 	book_state *st = user;
 	if (strcmp(local, "sheet") == 0)
@@ -257,7 +257,7 @@ static int book_start(void *user, const char *local, const xmlChar **attrs, int 
 /* Parse the workbook part: date1904 and the sheet list. */
 static mc_code read_workbook(mc_xlsx *x, const char *part, const xl_rels *rels, mc_error *err)
 {
-	static const xl_handlers h = {book_start, ignore_end, NULL};
+	static const xl_handlers h = {NULL, book_start, ignore_end, NULL, NULL, NULL};
 	book_state st = {x, part, rels, err};
 	mc_code rc = xl_parse_part(x, part, NULL, &h, &st, err);
 	if (rc == MC_OK && x->nsheets == 0)
@@ -303,7 +303,7 @@ static int sst_end_string(sst_state *s)
 	return 0;
 }
 
-static int sst_start(void *user, const char *local, const xmlChar **attrs, int nattrs)
+static int sst_start(void *user, int kind, const char *local, const xmlChar **attrs, int nattrs)
 {
 	sst_state *s = user;
 	if (strcmp(local, "si") == 0) {
@@ -318,7 +318,7 @@ static int sst_start(void *user, const char *local, const xmlChar **attrs, int n
 	return 0;
 }
 
-static int sst_end(void *user, const char *local)
+static int sst_end(void *user, int kind, const char *local)
 {
 	sst_state *s = user;
 	if (strcmp(local, "si") == 0 && s->in_si)
@@ -337,15 +337,26 @@ static int sst_text(void *user, const char *v, size_t n)
 		return 0;
 	if (s->x->sst.len - s->start + n > MC_XLSX_MAX_TEXT)
 		return xl_fail(s->x, s->err, MC_ERR_LIMIT,
-		               "%s: shared string %zu is longer than %zu bytes", s->part,
-		               s->x->nsst, MC_XLSX_MAX_TEXT);
+			       "%s: shared string %zu is longer than %zu bytes", s->part,
+			       s->x->nsst, MC_XLSX_MAX_TEXT);
 	return mc_buf_append(&s->x->sst, v, n) ? sst_nomem(s) : 0;
+}
+
+/* libxml2 reads the part again from its start: drop the strings the fast pass kept. */
+static void sst_restart(void *user)
+{
+	sst_state *s = user;
+	mc_buf_reset(&s->x->sst);
+	s->x->nsst = 0;
+	s->start = 0;
+	s->rph = 0;
+	s->in_si = s->in_t = false;
 }
 
 /* Load every shared string into x->sst / x->sst_off. */
 static mc_code read_shared_strings(mc_xlsx *x, const char *part, mc_error *err)
 {
-	static const xl_handlers h = {sst_start, sst_end, sst_text};
+	static const xl_handlers h = {NULL, sst_start, sst_end, sst_text, NULL, sst_restart};
 	sst_state s = {.x = x, .part = part, .err = err, .cap = 1024};
 	x->sst_off = calloc(s.cap, sizeof *x->sst_off);
 	if (!x->sst_off)

@@ -27,6 +27,7 @@ static mc_xlsx *xlsx_alloc(const char *name, mc_error *err)
 		return NULL;
 	}
 	x->max_part = MC_XLSX_MAX_PART_DEFAULT;
+	xl_set_chunk(x, 0);
 	mc_buf_init(&x->sst, 0);
 	return x;
 }
@@ -53,8 +54,8 @@ static mc_code check_magic(mc_xlsx *x, const unsigned char *p, size_t n, mc_erro
 		return xl_fail(x, err, MC_ERR_FORMAT, "empty file, not an xlsx workbook");
 	if (n >= sizeof ole_magic && memcmp(p, ole_magic, sizeof ole_magic) == 0)
 		return xl_fail(x, err, MC_ERR_UNSUPPORTED,
-		               "an OLE2 compound file (legacy .xls or password-protected "
-		               "workbook), not an xlsx workbook");
+			       "an OLE2 compound file (legacy .xls or password-protected "
+			       "workbook), not an xlsx workbook");
 	return MC_OK;
 }
 
@@ -69,7 +70,7 @@ static mc_code open_source(mc_xlsx *x, zip_source_t *src, mc_error *err)
 		mc_code rc;
 		if (code == ZIP_ER_NOZIP)
 			rc = xl_fail(x, err, MC_ERR_FORMAT,
-			             "not a zip file (truncated, or not an xlsx workbook)");
+				     "not a zip file (truncated, or not an xlsx workbook)");
 		else if (code == ZIP_ER_MEMORY)
 			rc = xl_fail(x, err, MC_ERR_NOMEM, "out of memory opening the zip");
 		else if (code == ZIP_ER_READ || code == ZIP_ER_SEEK || code == ZIP_ER_OPEN)
@@ -78,7 +79,7 @@ static mc_code open_source(mc_xlsx *x, zip_source_t *src, mc_error *err)
 			rc = xl_fail(x, err, MC_ERR_UNSUPPORTED, "multi-disk zip archive");
 		else
 			rc = xl_fail(x, err, MC_ERR_FORMAT, "corrupt zip: %s",
-			             zip_error_strerror(&ze));
+				     zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		zip_source_free(src);
 		return rc;
@@ -93,8 +94,8 @@ static mc_code check_path(mc_xlsx *x, const char *path, mc_error *err)
 	struct stat sb;
 	if (stat(path, &sb) != 0)
 		return xl_fail(x, err,
-		               errno == ENOENT || errno == ENOTDIR ? MC_ERR_NOT_FOUND : MC_ERR_IO,
-		               "%s", strerror(errno));
+			       errno == ENOENT || errno == ENOTDIR ? MC_ERR_NOT_FOUND : MC_ERR_IO,
+			       "%s", strerror(errno));
 	if (S_ISDIR(sb.st_mode))
 		return xl_fail(x, err, MC_ERR_IO, "is a directory");
 	unsigned char head[8];
@@ -109,11 +110,13 @@ static mc_code check_path(mc_xlsx *x, const char *path, mc_error *err)
 	return check_magic(x, head, (size_t)n, err);
 }
 
-mc_xlsx *mc_xlsx_open(const char *path, mc_error *err)
+/* mc_xlsx_open(), every part read by libxml2 when slow. */
+static mc_xlsx *open_path(const char *path, bool slow, mc_error *err)
 {
 	mc_xlsx *x = xlsx_alloc(mc_basename(path), err);
 	if (!x)
 		return NULL;
+	x->slow = slow;
 	if (check_path(x, path, err)) {
 		mc_xlsx_free(x);
 		return NULL;
@@ -133,6 +136,16 @@ mc_xlsx *mc_xlsx_open(const char *path, mc_error *err)
 		return NULL;
 	}
 	return x;
+}
+
+mc_xlsx *mc_xlsx_open(const char *path, mc_error *err)
+{
+	return open_path(path, false, err);
+}
+
+mc_xlsx *xl_open_slow(const char *path, mc_error *err)
+{
+	return open_path(path, true, err);
 }
 
 mc_xlsx *mc_xlsx_open_mem(const void *data, size_t len, const char *name, mc_error *err)
@@ -212,24 +225,31 @@ void mc_xlsx_cell_ref(uint32_t row, uint32_t col, char out[12])
 	out[o] = '\0';
 }
 
-bool mc_xlsx_parse_ref(const char *s, uint32_t *row, uint32_t *col)
+bool xl_parse_ref_n(const char *s, size_t n, uint32_t *row, uint32_t *col)
 {
 	uint32_t c = 0, r = 0;
 	size_t i = 0;
-	for (; i < 3 && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')); i++)
+	for (; i < n && i < 3 && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z'));
+	     i++)
 		c = c * 26 + (uint32_t)((s[i] | 0x20) - 'a' + 1);
-	if (i == 0 || c > MC_XLSX_MAX_COLS || s[i] < '1' || s[i] > '9')
+	/* Then 1 to 7 digits, the first not a zero. */
+	if (i == 0 || c > MC_XLSX_MAX_COLS || i == n || s[i] < '1' || s[i] > '9' || n - i > 7)
 		return false;
-	for (size_t d = 0; s[i] >= '0' && s[i] <= '9'; i++, d++) {
-		if (d >= 7)
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
 			return false;
 		r = r * 10 + (uint32_t)(s[i] - '0');
 	}
-	if (s[i] != '\0' || r > MC_XLSX_MAX_ROWS)
+	if (r > MC_XLSX_MAX_ROWS)
 		return false;
 	*row = r;
 	*col = c - 1;
 	return true;
+}
+
+bool mc_xlsx_parse_ref(const char *s, uint32_t *row, uint32_t *col)
+{
+	return xl_parse_ref_n(s, strlen(s), row, col);
 }
 
 bool mc_xlsx_serial_to_days(double serial, bool date1904, int32_t *days)
@@ -318,10 +338,82 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* Powers of ten a double holds exactly. */
+static const double exact_pow10[23] = {1e0,  1e1,  1e2,	 1e3,  1e4,  1e5,  1e6,	 1e7,
+				       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+				       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Decimal digits at *p, appended to *m; returns how many (*m wraps past 19, callers check). */
+static size_t take_digits(const char **p, uint64_t *m)
+{
+	const char *q = *p;
+	uint64_t v = *m;
+	for (; (unsigned)(*q - '0') < 10; q++)
+		v = v * 10 + (uint64_t)(*q - '0');
+	*m = v;
+	size_t n = (size_t)(q - *p);
+	*p = q;
+	return n;
+}
+
+/*
+ * Clinger's fast path: a decimal of at most 19 digits whose integer value m is <= 2^53 and
+ * whose scale e is within +-22 is m * 10^e or m / 10^-e, one correctly rounded operation on
+ * two exact doubles, hence exactly what strtod returns.  False (use strtod) for anything
+ * else, including malformed text; *end is where the number stopped.
+ */
+static bool fast_decimal(const char *s, const char **end, double *out)
+{
+	const char *p = s;
+	bool neg = *p == '-';
+	p += *p == '-' || *p == '+';
+	uint64_t m = 0;
+	size_t whole = take_digits(&p, &m), frac = 0;
+	if (*p == '.') {
+		p++;
+		frac = take_digits(&p, &m);
+	}
+	int scale = -(int)frac;
+	if (whole + frac == 0 || whole + frac > 19)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		bool eneg = *p == '-';
+		p += *p == '-' || *p == '+';
+		if ((unsigned)(*p - '0') >= 10)
+			return false;
+		int e = 0;
+		for (; (unsigned)(*p - '0') < 10; p++)
+			e = e < 10000 ? e * 10 + (*p - '0') : e;
+		scale += eneg ? -e : e;
+	}
+	*end = p;
+	if (m > (uint64_t)1 << 53 || (m && (scale < -22 || scale > 22)))
+		return false;
+	double v = (double)m;
+	if (m && scale < 0)
+		v /= exact_pow10[-scale];
+	else if (m)
+		v *= exact_pow10[scale];
+	*out = neg ? -v : v;
+	return true;
+}
+
 bool xl_parse_number(const mc_xlsx *x, const char *s, double *out)
 {
 	while (is_space(*s))
 		s++;
+	/* The usual case in one pass: a plain decimal, then nothing but whitespace. */
+	const char *fend;
+	double v;
+	if (fast_decimal(s, &fend, &v)) {
+		while (is_space(*fend))
+			fend++;
+		if (*fend == '\0') {
+			*out = v;
+			return true;
+		}
+	}
 	/* Only decimal notation: no hex, inf or nan, which strtod would take. */
 	const char *p = s;
 	bool digit = false;
@@ -333,7 +425,7 @@ bool xl_parse_number(const mc_xlsx *x, const char *s, double *out)
 		if (!is_space(*q))
 			return false;
 	char *end;
-	double v = strtod_l(s, &end, x->c_locale);
+	v = strtod_l(s, &end, x->c_locale);
 	if (!digit || end != p || !isfinite(v))
 		return false;
 	*out = v;

@@ -376,7 +376,7 @@ static void test_crafted_codecs(void **state)
 	const int codecs[] = {MC_PQ_SNAPPY, MC_PQ_ZSTD};
 	for (int k = 0; k < 2; k++) {
 		mc_buf z = MC_BUF_INIT;
-		assert_int_equal(pq_compress(codecs[k], 1, four_ints, 16, &z), MC_OK);
+		assert_int_equal(pq_compress(NULL, codecs[k], 1, four_ints, 16, &z), MC_OK);
 		/* compressed page that inflates to 16 bytes but declares 12 or 20 */
 		int32_t sizes[] = {12, 20};
 		for (int s = 0; s < 2; s++) {
