@@ -22,4 +22,11 @@ mc_code mc_strmap_put(mc_strmap *m, const char *key, size_t n, int64_t value);
 bool mc_strmap_get(const mc_strmap *m, const char *key, size_t n, int64_t *value);
 size_t mc_strmap_count(const mc_strmap *m);
 
+/*
+ * A composite key: the n parts, each cut to max_part bytes and followed by
+ * a 0x1F (unit separator).  out must hold n * (max_part + 1) bytes.
+ * Returns the key's length.
+ */
+size_t mc_key_join(char *out, const char *const *parts, const size_t *lens, int n, size_t max_part);
+
 #endif

@@ -148,6 +148,18 @@ bool mc_strmap_get(const mc_strmap *m, const char *key, size_t n, int64_t *value
 	return true;
 }
 
+size_t mc_key_join(char *out, const char *const *parts, const size_t *lens, int n, size_t max_part)
+{
+	size_t k = 0;
+	for (int i = 0; i < n; i++) {
+		size_t take = lens[i] < max_part ? lens[i] : max_part;
+		memcpy(out + k, parts[i], take);
+		k += take;
+		out[k++] = '\x1f';
+	}
+	return k;
+}
+
 size_t mc_strmap_count(const mc_strmap *m)
 {
 	return m->count;

@@ -13,14 +13,10 @@
 #include <unistd.h>
 
 #include "lake/ingest_int.h"
-#include "milkcast/buf.h"
 #include "milkcast/date.h"
 #include "milkcast/fsutil.h"
-#include "milkcast/sha256.h"
 #include "milkcast/strmap.h"
 #include "milkcast/u64map.h"
-
-#define MAX_INPUT_BYTES ((size_t)512 << 20)
 
 void mc_ingest_opts_init(mc_ingest_opts *o)
 {

@@ -291,14 +291,8 @@ static const resolved *memo_resolve(mc_ingest_state *st, name_memo *m, const inp
 	size_t n[4];
 	const char *s[4] = {cell_str(v->state, i, &n[0]), cell_str(v->city, i, &n[1]),
 			    cell_str(v->milk_type, i, &n[2]), cell_str(v->channel, i, &n[3])};
-	char key[4 * MC_NAME_MAX + 4];
-	size_t k = 0;
-	for (int j = 0; j < 4; j++) {
-		size_t take = n[j] < MC_NAME_MAX ? n[j] : MC_NAME_MAX;
-		memcpy(key + k, s[j], take);
-		k += take;
-		key[k++] = '\x1f';
-	}
+	char key[4 * (MC_NAME_MAX + 1)];
+	size_t k = mc_key_join(key, s, n, 4, MC_NAME_MAX);
 	int64_t at;
 	if (mc_strmap_get(m->index, key, k, &at))
 		return &m->entries[at];

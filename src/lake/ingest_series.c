@@ -8,13 +8,7 @@ mc_code mc_ingest_series_id(mc_ingest_state *st, const char *const part[5], cons
 			    uint32_t *id)
 {
 	char key[5 * (MC_NAME_MAX + 1)];
-	size_t k = 0;
-	for (int i = 0; i < 5; i++) {
-		size_t n = len[i] < MC_NAME_MAX ? len[i] : MC_NAME_MAX;
-		memcpy(key + k, part[i], n);
-		k += n;
-		key[k++] = '|';
-	}
+	size_t k = mc_key_join(key, part, len, 5, MC_NAME_MAX);
 	int64_t found;
 	if (mc_strmap_get(st->series_index, key, k, &found)) {
 		*id = (uint32_t)found;

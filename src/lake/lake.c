@@ -352,21 +352,16 @@ static int item_cmp(const void *pa, const void *pb)
 	return (a->row > b->row) - (a->row < b->row);
 }
 
-static size_t series_key(const mc_table *t, size_t i, char *key, size_t cap)
+/* The row's (kind, state, city, milk_type, channel) as one key; key holds SERIES_KEY_MAX. */
+#define SERIES_PART_MAX 1024
+#define SERIES_KEY_MAX (5 * (SERIES_PART_MAX + 1))
+static size_t series_key(const mc_table *t, size_t i, char *key)
 {
-	size_t len = 0;
-	for (int c = MC_LAKE_KIND; c <= MC_LAKE_CHANNEL; c++) {
-		size_t n;
-		const char *s = mc_column_str(&t->cols[c], i, &n);
-		if (len + n + 1 >= cap)
-			n = cap - len - 1;
-		memcpy(key + len, s, n);
-		len += n;
-		key[len++] = '\x1f';
-		if (len >= cap - 1)
-			break;
-	}
-	return len;
+	const char *parts[5];
+	size_t lens[5];
+	for (int c = 0; c < 5; c++)
+		parts[c] = mc_column_str(&t->cols[MC_LAKE_KIND + c], i, &lens[c]);
+	return mc_key_join(key, parts, lens, 5, SERIES_PART_MAX);
 }
 
 /* Rank of each row's series in sorted series order (rank[i] for row i). */
@@ -377,8 +372,8 @@ static mc_code rank_series(const mc_table *t, uint32_t *rank, mc_error *err)
 	size_t nref = 0;
 	mc_code rc = ids ? MC_OK : MC_ERR_NOMEM;
 	for (size_t i = 0; i < t->nrows && !rc; i++) {
-		char key[512];
-		size_t n = series_key(t, i, key, sizeof key);
+		char key[SERIES_KEY_MAX];
+		size_t n = series_key(t, i, key);
 		int64_t id;
 		if (!mc_strmap_get(ids, key, n, &id)) {
 			series_ref *r = realloc(refs, (nref + 1) * sizeof *r);
@@ -407,8 +402,8 @@ static mc_code rank_series(const mc_table *t, uint32_t *rank, mc_error *err)
 			qsort(sorted, nref, sizeof *sorted, series_cmp);
 			for (size_t r = 0; r < nref; r++) {
 				int64_t id;
-				char key[512];
-				size_t n = series_key(t, sorted[r].row, key, sizeof key);
+				char key[SERIES_KEY_MAX];
+				size_t n = series_key(t, sorted[r].row, key);
 				mc_strmap_get(ids, key, n, &id);
 				order[id] = (uint32_t)r;
 			}

@@ -101,6 +101,14 @@ static void test_strmap(void **state)
 	assert_int_equal(v, -5);
 	assert_int_equal(mc_strmap_count(m), 10000);
 	mc_strmap_free(m);
+
+	/* Composite keys: parts cut to max_part, each followed by 0x1F. */
+	const char *parts[] = {"ab", "", "xyz"};
+	size_t lens[] = {2, 0, 3};
+	char joined[16];
+	size_t n = mc_key_join(joined, parts, lens, 3, 2);
+	assert_int_equal(n, 7);
+	assert_memory_equal(joined, "ab\x1f\x1fxy\x1f", 7);
 }
 
 static void test_u64map(void **state)
