@@ -17,12 +17,20 @@
 #include "milkcast/parquet.h"
 #include "milkcast/store.h"
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+static double now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+/* CPU time of the best run: the part of the ingest that is not waiting for the disk. */
+static double best_cpu = 1e9;
 
 static int die(const mc_error *err)
 {
@@ -49,9 +57,11 @@ static double ingest_once(const char *workbook, size_t *rows, mc_error *err)
 	mc_ingest_opts_init(&o);
 	mc_ingest_summary sum;
 	if (!mc_store_open(home, &s, err) && !mc_lake_open(home, &l, err)) {
-		double t0 = now_s();
+		double t0 = now_s(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 		if (!mc_ingest(s, l, &workbook, 1, &o, &sum, err)) {
 			dt = now_s() - t0;
+			double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+			best_cpu = cpu < best_cpu ? cpu : best_cpu;
 			*rows = sum.rows_read;
 		}
 	}
@@ -139,6 +149,8 @@ int main(int argc, char **argv)
 		best = dt < best ? dt : best;
 	}
 	printf("ingest_seconds %.4f s (best of %d)\n", best, repeats);
+	printf("ingest_cpu_seconds %.4f s (best of %d; the rest is waiting for fsync)\n", best_cpu,
+	       repeats);
 	printf("ingest_rows_per_s %.0f rows/s (%zu rows, workbook to lake incl. durable writes and "
 	       "manifest)\n",
 	       (double)rows / best, rows);

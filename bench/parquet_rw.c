@@ -215,7 +215,7 @@ static int bench_sniim(const char *dir, int loops, const char *what, const char 
 		perror(dir);
 		return 1;
 	}
-	char *names[64];
+	char *names[64] = {0};
 	size_t nf = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) && nf < 64) {

@@ -25,11 +25,10 @@ mc_code mc_atomic_commit(mc_atomic_file *af, mc_error *err);
 void mc_atomic_abort(mc_atomic_file *af);
 
 /*
- * Commit several atomic files with two file-system barriers instead of two
- * per file: close them, syncfs() (every temp file durable), rename each into
- * place, syncfs() again (the renames durable).  Falls back to fsync per file
- * and directory where syncfs is unavailable.  On error, files not yet
- * renamed are removed; the ones renamed stay (each is complete).
+ * Commit several atomic files at once: write-back of all started together,
+ * fdatasync each, rename each into place, fsync each parent directory once.
+ * On error, files not yet renamed are removed; the ones renamed stay (each
+ * is complete).
  */
 mc_code mc_atomic_commit_all(mc_atomic_file *files, size_t n, mc_error *err);
 

@@ -77,6 +77,10 @@ mc_code mc_parquet_read_mem(const uint8_t *p, size_t n, const char *name, mc_tab
 			    mc_error *err);
 mc_code mc_parquet_read_file(const char *path, mc_table **out, mc_error *err);
 
+/* Each thread keeps its last zstd contexts for the next file; a thread that
+ * read or wrote Parquet calls this before it exits to free them. */
+void mc_parquet_thread_done(void);
+
 /* ---- Metadata (footer only) ---- */
 
 /* Column chunk statistics as stored; absent parts have their has_ flag false. */

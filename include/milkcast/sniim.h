@@ -25,23 +25,23 @@
 
 typedef struct mc_sniim_info {
 	char sheet[128];    /* the sheet the blocks were read from */
-	int blocks;         /* date blocks read */
+	int blocks;	    /* date blocks read */
 	int32_t first_date; /* earliest block date, days since 1970 */
 	int32_t last_date;  /* latest block date */
-	size_t rows;        /* rows of the returned table */
+	size_t rows;	    /* rows of the returned table */
 } mc_sniim_info;
 
 /* Column indexes of the returned table, in order. */
 enum {
-	MC_SNIIM_DATE,      /* DATE: the block's date */
-	MC_SNIIM_STATE,     /* STRING: forward-filled as written; "" on the average rows */
-	MC_SNIIM_CITY,      /* STRING: as written ("Veracruz ", "Promedio aritmético") */
+	MC_SNIIM_DATE,	    /* DATE: the block's date */
+	MC_SNIIM_STATE,	    /* STRING: forward-filled as written; "" on the average rows */
+	MC_SNIIM_CITY,	    /* STRING: as written ("Veracruz ", "Promedio aritmético") */
 	MC_SNIIM_MILK_TYPE, /* STRING: "Pasteurizada" | "Ultrapasteurizada" */
 	MC_SNIIM_CHANNEL,   /* STRING: "Tiendas" | "Autoservicios", from the header */
-	MC_SNIIM_PRICE,     /* DOUBLE nullable: null when blank or "N.d."; 0 stays 0 */
-	MC_SNIIM_RAW,       /* STRING: the cell as written: "", "N.d.", "23.85" */
-	MC_SNIIM_ROW,       /* INT32: 1-based sheet row */
-	MC_SNIIM_CELL,      /* STRING: "C57" */
+	MC_SNIIM_PRICE,	    /* DOUBLE nullable: null when blank or "N.d."; 0 stays 0 */
+	MC_SNIIM_RAW,	    /* STRING: the cell as written: "", "N.d.", "23.85" */
+	MC_SNIIM_ROW,	    /* INT32: 1-based sheet row */
+	MC_SNIIM_CELL,	    /* STRING: "C57" */
 	MC_SNIIM_NCOLS
 };
 
@@ -58,7 +58,7 @@ enum {
 mc_code mc_sniim_read(const char *path, mc_table **out, mc_sniim_info *info, mc_error *err);
 /* The same from memory; `name` is used in messages. */
 mc_code mc_sniim_read_mem(const uint8_t *p, size_t n, const char *name, mc_table **out,
-                          mc_sniim_info *info, mc_error *err);
+			  mc_sniim_info *info, mc_error *err);
 /* The same from a workbook the caller opened (and still owns). */
 mc_code mc_sniim_read_xlsx(mc_xlsx *x, mc_table **out, mc_sniim_info *info, mc_error *err);
 

@@ -35,27 +35,27 @@
 typedef struct mc_xlsx mc_xlsx;
 
 typedef enum mc_xlsx_type {
-	MC_XLSX_BLANK,  /* a <c> without a value: style only, empty <v>, formula not computed */
+	MC_XLSX_BLANK,	/* a <c> without a value: style only, empty <v>, formula not computed */
 	MC_XLSX_NUMBER, /* numeric cell (t="n" or no t); dates are numbers too */
 	MC_XLSX_STRING, /* shared string, inline string, formula string or t="d" text */
-	MC_XLSX_BOOL,   /* t="b": text "TRUE"/"FALSE", number 1/0 */
-	MC_XLSX_ERROR,  /* t="e": text such as "#N/A" */
+	MC_XLSX_BOOL,	/* t="b": text "TRUE"/"FALSE", number 1/0 */
+	MC_XLSX_ERROR,	/* t="e": text such as "#N/A" */
 } mc_xlsx_type;
 
 typedef struct mc_xlsx_cell {
 	uint32_t col; /* 0-based column: A = 0 … XFD = 16383 */
 	mc_xlsx_type type;
 	const char *text; /* never NULL, NUL-terminated; numbers as written ("23.85") */
-	size_t len;       /* bytes in text */
-	double number;    /* NUMBER: the value; BOOL: 0 or 1; otherwise 0 */
-	uint32_t style;   /* the s attribute (cellXfs index), 0 when absent */
+	size_t len;	  /* bytes in text */
+	double number;	  /* NUMBER: the value; BOOL: 0 or 1; otherwise 0 */
+	uint32_t style;	  /* the s attribute (cellXfs index), 0 when absent */
 } mc_xlsx_cell;
 
 /* One row as delivered to the callback; valid only during the call. */
 typedef struct mc_xlsx_row {
-	const char *sheet;         /* the sheet's name, for messages */
-	uint32_t row;              /* 1-based row number */
-	size_t ncells;             /* may be 0 for a present but empty row */
+	const char *sheet;	   /* the sheet's name, for messages */
+	uint32_t row;		   /* 1-based row number */
+	size_t ncells;		   /* may be 0 for a present but empty row */
 	const mc_xlsx_cell *cells; /* strictly increasing col */
 } mc_xlsx_row;
 
@@ -106,7 +106,7 @@ bool mc_xlsx_date1904(const mc_xlsx *x);
  * before it were delivered: discard what was built from them.
  */
 mc_code mc_xlsx_read_sheet(mc_xlsx *x, size_t index, mc_xlsx_row_fn fn, void *userdata,
-                           mc_error *err);
+			   mc_error *err);
 
 /*
  * The merged ranges of sheet `index`, in document order.  Known without new
@@ -115,7 +115,7 @@ mc_code mc_xlsx_read_sheet(mc_xlsx *x, size_t index, mc_xlsx_row_fn fn, void *us
  * the workbook and lives until mc_xlsx_free().
  */
 mc_code mc_xlsx_merged(mc_xlsx *x, size_t index, const mc_xlsx_range **ranges, size_t *n,
-                       mc_error *err);
+		       mc_error *err);
 
 /* Format a cell reference, e.g. (57, 2) -> "C57"; out needs 12 bytes. */
 void mc_xlsx_cell_ref(uint32_t row, uint32_t col, char out[12]);

@@ -213,17 +213,18 @@ static bool check_date(const mc_ingest_opts *o, int32_t d, char *why, size_t cap
 {
 	static const char *const days[] = {"Monday", "Tuesday",	 "Wednesday", "Thursday",
 					   "Friday", "Saturday", "Sunday"};
+	int wd = mc_date_weekday(d);
+	bool early = d<mc_date_from_ymd(2000, 1, 1), future = d> o->today + 1;
+	if (!early && !future && wd < 5)
+		return true;
 	char iso[11];
 	mc_date_format_iso(d, iso);
-	int wd = mc_date_weekday(d);
-	if (d < mc_date_from_ymd(2000, 1, 1))
+	if (early)
 		snprintf(why, cap, "date %s is before 2000", iso);
-	else if (d > o->today + 1)
+	else if (future)
 		snprintf(why, cap, "date %s is in the future", iso);
-	else if (wd >= 5)
-		snprintf(why, cap, "date %s is a %s, not a publication day", iso, days[wd]);
 	else
-		return true;
+		snprintf(why, cap, "date %s is a %s, not a publication day", iso, days[wd]);
 	return false;
 }
 

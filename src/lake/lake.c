@@ -2,6 +2,8 @@
 #include "milkcast/lake.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "milkcast/fsutil.h"
 #include "milkcast/parquet.h"
 #include "milkcast/sha256.h"
+#include "milkcast/sort.h"
 #include "milkcast/strmap.h"
 
 struct mc_lake {
@@ -339,19 +342,6 @@ static int series_cmp(const void *pa, const void *pb)
 	return 0;
 }
 
-typedef struct sort_item {
-	uint64_t key; /* date (offset to be non-negative) << 32 | series rank */
-	size_t row;
-} sort_item;
-
-static int item_cmp(const void *pa, const void *pb)
-{
-	const sort_item *a = pa, *b = pb;
-	if (a->key != b->key)
-		return (a->key > b->key) - (a->key < b->key);
-	return (a->row > b->row) - (a->row < b->row);
-}
-
 /* The row's (kind, state, city, milk_type, channel) as one key; key holds SERIES_KEY_MAX. */
 #define SERIES_PART_MAX 1024
 #define SERIES_KEY_MAX (5 * (SERIES_PART_MAX + 1))
@@ -421,7 +411,7 @@ static mc_code rank_series(const mc_table *t, uint32_t *rank, mc_error *err)
 mc_code mc_lake_sort_ranked(mc_table *t, const uint32_t *rank, mc_error *err)
 {
 	size_t n = t->nrows;
-	sort_item *items = malloc((n ? n : 1) * sizeof *items);
+	mc_sort_pair *items = malloc((n ? n : 1) * sizeof *items);
 	size_t *idx = malloc((n ? n : 1) * sizeof *idx);
 	if (!items || !idx) {
 		free(items);
@@ -431,13 +421,15 @@ mc_code mc_lake_sort_ranked(mc_table *t, const uint32_t *rank, mc_error *err)
 	const int32_t *date = MC_COL_I32(&t->cols[MC_LAKE_DATE]);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t d = (uint64_t)((int64_t)date[i] - INT32_MIN);
-		items[i] = (sort_item){d << 32 | rank[i], i};
+		/* date (offset to be non-negative) << 32 | series rank; stable on ties */
+		items[i] = (mc_sort_pair){d << 32 | rank[i], i};
 	}
-	if (n > 1)
-		qsort(items, n, sizeof *items, item_cmp);
-	for (size_t i = 0; i < n; i++)
-		idx[i] = items[i].row;
-	mc_table *sorted = mc_table_take(t, idx, n);
+	mc_table *sorted = NULL;
+	if (!mc_sort_pairs(items, n)) {
+		for (size_t i = 0; i < n; i++)
+			idx[i] = (size_t)items[i].value;
+		sorted = mc_table_take(t, idx, n);
+	}
 	free(items);
 	free(idx);
 	if (!sorted)
@@ -500,23 +492,72 @@ static mc_code stage_month(mc_lake *l, mc_lake_month *m, mc_atomic_file *af, mc_
 	return rc;
 }
 
+/* Months are encoded by a small pool of threads: each takes the next month. */
+typedef struct stage_pool {
+	mc_lake *lake;
+	mc_lake_month *months;
+	mc_atomic_file *files;
+	mc_error *errs; /* one per month */
+	mc_code *rcs;
+	size_t n;
+	atomic_size_t next;
+} stage_pool;
+
+static void stage_loop(stage_pool *p)
+{
+	for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;)
+		p->rcs[i] = stage_month(p->lake, &p->months[i], &p->files[i], &p->errs[i]);
+}
+
+static void *stage_thread(void *arg)
+{
+	stage_loop(arg);
+	mc_parquet_thread_done();
+	return NULL;
+}
+
+/* Two workers: the machines we target have two cores or more, and a month
+ * takes about a millisecond, so more threads would mostly wait. */
+#define STAGE_THREADS 2
+
+static void stage_all(stage_pool *p)
+{
+	pthread_t extra[STAGE_THREADS - 1];
+	size_t started = 0;
+	for (; started < STAGE_THREADS - 1 && started + 1 < p->n; started++)
+		if (pthread_create(&extra[started], NULL, stage_thread, p) != 0)
+			break; /* fewer threads is still correct */
+	stage_loop(p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(extra[i], NULL);
+}
+
 mc_code mc_lake_write_months(mc_lake *l, mc_lake_month *months, size_t n, mc_error *err)
 {
-	mc_atomic_file *files = calloc(n ? n : 1, sizeof *files);
-	if (!files)
-		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	size_t staged = 0;
-	mc_code rc = MC_OK;
-	for (; staged < n && !rc; staged++)
-		if ((rc = stage_month(l, &months[staged], &files[staged], err)))
-			break;
-	if (rc) {
-		for (size_t i = 0; i < staged; i++)
-			mc_atomic_abort(&files[i]);
-	} else {
-		rc = mc_atomic_commit_all(files, n, err);
+	stage_pool p = {.lake = l, .months = months, .n = n};
+	atomic_init(&p.next, 0);
+	p.files = calloc(n ? n : 1, sizeof *p.files);
+	p.errs = calloc(n ? n : 1, sizeof *p.errs);
+	p.rcs = calloc(n ? n : 1, sizeof *p.rcs);
+	mc_code rc =
+		p.files && p.errs && p.rcs ? MC_OK : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	if (!rc) {
+		for (size_t i = 0; i < n; i++)
+			p.files[i].fd = -1;
+		stage_all(&p);
+		for (size_t i = 0; i < n && !rc; i++)
+			if ((rc = p.rcs[i]))
+				*err = p.errs[i]; /* the first failing month, in order */
 	}
-	free(files);
+	if (rc) {
+		for (size_t i = 0; p.files && i < n; i++)
+			mc_atomic_abort(&p.files[i]); /* a no-op on a month that failed */
+	} else {
+		rc = mc_atomic_commit_all(p.files, n, err);
+	}
+	free(p.files);
+	free(p.errs);
+	free(p.rcs);
 	return rc;
 }
 

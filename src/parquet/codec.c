@@ -44,6 +44,14 @@ void pq_codecs_free(pq_codecs *cs)
 	cs->zc = cs->zd = NULL;
 }
 
+void mc_parquet_thread_done(void)
+{
+	ZSTD_freeCCtx(idle_cctx);
+	ZSTD_freeDCtx(idle_dctx);
+	idle_cctx = NULL;
+	idle_dctx = NULL;
+}
+
 bool pq_codec_supported(int codec)
 {
 	return codec == MC_PQ_UNCOMPRESSED || codec == MC_PQ_SNAPPY || codec == MC_PQ_ZSTD;

@@ -14,6 +14,7 @@
 #include "milkcast/date.h"
 #include "milkcast/fsutil.h"
 #include "milkcast/sha256.h"
+#include "milkcast/sort.h"
 #include "milkcast/strmap.h"
 #include "milkcast/table.h"
 #include "milkcast/u64map.h"
@@ -204,6 +205,77 @@ static void test_table_take(void **state)
 	mc_table_free(t);
 }
 
+/* The SHA-extension path and the portable one agree on every length around
+ * the block boundaries, fed whole and in pieces. */
+static void test_sha256_paths_agree(void **state)
+{
+	(void)state;
+	if (!mc_sha256_accelerated()) {
+		mc_sha256_set_accelerated(true);
+		if (!mc_sha256_accelerated())
+			skip(); /* this CPU has no SHA extensions */
+	}
+	uint8_t data[1100];
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (uint8_t)(i * 131 + 7);
+	for (size_t n = 0; n <= sizeof data; n += (n < 200 ? 1 : 37)) {
+		char fast[65], slow[65];
+		mc_sha256_set_accelerated(true);
+		mc_sha256 s;
+		uint8_t d[32];
+		mc_sha256_init(&s);
+		mc_sha256_update(&s, data, n / 3);
+		mc_sha256_update(&s, data + n / 3, n - n / 3);
+		mc_sha256_final(&s, d);
+		mc_sha256_hex(data, n, fast);
+		mc_sha256_set_accelerated(false);
+		mc_sha256_hex(data, n, slow);
+		assert_string_equal(fast, slow);
+		char pieces[65];
+		for (int i = 0; i < 32; i++)
+			snprintf(pieces + 2 * i, 3, "%02x", d[i]);
+		assert_string_equal(pieces, slow);
+	}
+	mc_sha256_set_accelerated(true);
+}
+
+static int pair_cmp(const void *pa, const void *pb)
+{
+	const mc_sort_pair *a = pa, *b = pb;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return (a->value > b->value) - (a->value < b->value);
+}
+
+/* Radix sort against qsort with the value as tie-break (the radix sort is
+ * stable and values are the original positions, so the orders must match). */
+static void test_sort_pairs(void **state)
+{
+	(void)state;
+	const size_t n = 5000;
+	mc_sort_pair *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+	assert_non_null(a);
+	assert_non_null(b);
+	srand(7);
+	for (int shape = 0; shape < 4; shape++) {
+		for (size_t i = 0; i < n; i++) {
+			uint64_t r =
+				(uint64_t)rand() << 33 ^ (uint64_t)rand() << 11 ^ (uint64_t)rand();
+			uint64_t k = shape == 0	  ? r
+				     : shape == 1 ? (r % 40) << 32 | (r % 7) /* many ties */
+				     : shape == 2 ? i			     /* already sorted */
+						  : n - i;		     /* reversed */
+			a[i] = b[i] = (mc_sort_pair){k, i};
+		}
+		assert_int_equal(mc_sort_pairs(a, n), MC_OK);
+		qsort(b, n, sizeof *b, pair_cmp);
+		assert_memory_equal(a, b, n * sizeof *a);
+	}
+	assert_int_equal(mc_sort_pairs(a, 0), MC_OK);
+	free(a);
+	free(b);
+}
+
 static void test_atomic_write(void **state)
 {
 	(void)state;
@@ -240,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_buf_cap),	       cmocka_unit_test(test_strmap),
 		cmocka_unit_test(test_sha256_vectors), cmocka_unit_test(test_table_take),
 		cmocka_unit_test(test_atomic_write),   cmocka_unit_test(test_u64map),
+		cmocka_unit_test(test_sort_pairs),     cmocka_unit_test(test_sha256_paths_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@
 #include "milkcast/date.h"
 #include "milkcast/sniim.h"
 
-#define FIX  "tests/data/xlsx/"
+#define FIX "tests/data/xlsx/"
 #define REAL "data/sniim/raw/Leche31032025.xlsx"
 
 /* Column s of row r as a NUL-terminated copy in out. */
@@ -52,10 +52,10 @@ static mc_table *read_ok(const char *path, mc_sniim_info *info)
 static void check_schema(const mc_table *t)
 {
 	static const char *const names[] = {"date",  "state", "city", "milk_type", "channel",
-	                                    "price", "raw",   "row",  "cell"};
+					    "price", "raw",   "row",  "cell"};
 	static const mc_type types[] = {MC_T_DATE,   MC_T_STRING, MC_T_STRING,
-	                                MC_T_STRING, MC_T_STRING, MC_T_DOUBLE,
-	                                MC_T_STRING, MC_T_INT32,  MC_T_STRING};
+					MC_T_STRING, MC_T_STRING, MC_T_DOUBLE,
+					MC_T_STRING, MC_T_INT32,  MC_T_STRING};
 	assert_int_equal(t->ncols, MC_SNIIM_NCOLS);
 	for (int i = 0; i < MC_SNIIM_NCOLS; i++) {
 		assert_string_equal(t->cols[i].name, names[i]);
@@ -104,7 +104,7 @@ static void check_day(const day_sum *days, int32_t first, char **f)
 	if (s->rows != atol(f[2]) || s->nonnull != atol(f[3]) || s->zeros != atol(f[4]) ||
 	    fabs(s->sum - atof(f[5])) > 1e-6)
 		fail_msg("%s: rows %ld nonnull %ld zeros %ld sum %.6f; expected %s %s %s %s", f[1],
-		         s->rows, s->nonnull, s->zeros, s->sum, f[2], f[3], f[4], f[5]);
+			 s->rows, s->nonnull, s->zeros, s->sum, f[2], f[3], f[4], f[5]);
 }
 
 static void parse_sample(char **f, sample *s)
@@ -170,7 +170,7 @@ static void test_real_against_parquet(void **state)
 	mc_table *t = read_ok(REAL, &info);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	print_message("read %s in %.1f ms\n", REAL,
-	              (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+		      (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6);
 	check_schema(t);
 	assert_string_equal(info.sheet, "Leche");
 	assert_int_equal(info.blocks, 184);
@@ -195,7 +195,7 @@ static void test_real_against_parquet(void **state)
 			check_sample(t, &s);
 			if (!s.found)
 				fail_msg("no row for %s %s %s %s", fld[1], s.city, s.type,
-				         s.channel);
+					 s.channel);
 			nsamples++;
 		}
 	}
@@ -214,13 +214,13 @@ static const char *row_text(const mc_table *t, size_t r, char *out, size_t cap)
 	if (!mc_column_is_null(&t->cols[MC_SNIIM_PRICE], r))
 		snprintf(price, sizeof price, "%.17g", MC_COL_F64(&t->cols[MC_SNIIM_PRICE])[r]);
 	int cols[5] = {MC_SNIIM_STATE, MC_SNIIM_CITY, MC_SNIIM_MILK_TYPE, MC_SNIIM_CHANNEL,
-	               MC_SNIIM_RAW};
+		       MC_SNIIM_RAW};
 	for (int k = 0; k < 5; k++)
 		str_at(t, cols[k], r, s[k], sizeof s[k]);
 	char cell[16];
 	snprintf(out, cap, "%s|%s|%s|%s|%s|%s|%s|%d|%s", iso, s[0], s[1], s[2], s[3], price, s[4],
-	         MC_COL_I32(&t->cols[MC_SNIIM_ROW])[r],
-	         str_at(t, MC_SNIIM_CELL, r, cell, sizeof cell));
+		 MC_COL_I32(&t->cols[MC_SNIIM_ROW])[r],
+		 str_at(t, MC_SNIIM_CELL, r, cell, sizeof cell));
 	return out;
 }
 
@@ -241,8 +241,8 @@ static void test_small(void **state)
 	assert_int_equal(info.first_date, mc_date_from_ymd(2025, 3, 28));
 	assert_int_equal(info.last_date, mc_date_from_ymd(2025, 3, 31));
 	assert_row(t, 0,
-	           "2025-03-31|Aguascalientes |Aguascalientes|Pasteurizada|Tiendas|"
-	           "26.149999999999999|26.15|5|C5");
+		   "2025-03-31|Aguascalientes |Aguascalientes|Pasteurizada|Tiendas|"
+		   "26.149999999999999|26.15|5|C5");
 	/* State forward-filled; N.d. is null with its text kept. */
 	assert_row(t, 8, "2025-03-31|Baja California|Tijuana|Pasteurizada|Tiendas|null|N.d.|7|C7");
 	/* 0 stays 0. */
@@ -250,25 +250,25 @@ static void test_small(void **state)
 	/* Blank cell, then a price written as text. */
 	assert_row(t, 16, "2025-03-31|Veracruz|Veracruz |Pasteurizada|Tiendas|null||9|C9");
 	assert_row(t, 17,
-	           "2025-03-31|Veracruz|Veracruz |Pasteurizada|Autoservicios|"
-	           "23.850000000000001|23.85|9|D9");
+		   "2025-03-31|Veracruz|Veracruz |Pasteurizada|Autoservicios|"
+		   "23.850000000000001|23.85|9|D9");
 	/* Average rows: no state. */
 	assert_row(t, 21,
-	           "2025-03-31||Promedio aritmético|Pasteurizada|Autoservicios|"
-	           "27.54975609756098|27.54975609756098|10|D10");
+		   "2025-03-31||Promedio aritmético|Pasteurizada|Autoservicios|"
+		   "27.54975609756098|27.54975609756098|10|D10");
 	/* Second block: a blank row before the headers, types and channels in another order. */
 	assert_row(t, 28,
-	           "2025-03-28|Aguascalientes |Aguascalientes|Ultrapasteurizada|"
-	           "Autoservicios|26|26|19|C19");
+		   "2025-03-28|Aguascalientes |Aguascalientes|Ultrapasteurizada|"
+		   "Autoservicios|26|26|19|C19");
 	assert_row(t, 31,
-	           "2025-03-28|Aguascalientes |Aguascalientes|Pasteurizada|Tiendas|32|32|19|"
-	           "F19");
+		   "2025-03-28|Aguascalientes |Aguascalientes|Pasteurizada|Tiendas|32|32|19|"
+		   "F19");
 	assert_row(t, 34,
-	           "2025-03-28|Aguascalientes |Cd.Juárez|Pasteurizada|Autoservicios|null|"
-	           "N.D.|20|E20");
+		   "2025-03-28|Aguascalientes |Cd.Juárez|Pasteurizada|Autoservicios|null|"
+		   "N.D.|20|E20");
 	assert_row(t, 43,
-	           "2025-03-28||Promedio Ponderado por Población|Pasteurizada|Tiendas|"
-	           "32.799999999999997|32.8|22|F22");
+		   "2025-03-28||Promedio Ponderado por Población|Pasteurizada|Tiendas|"
+		   "32.799999999999997|32.8|22|F22");
 	mc_table_free(t);
 }
 
@@ -280,8 +280,8 @@ static void test_second_sheet(void **state)
 	assert_int_equal(info.blocks, 1);
 	assert_int_equal(info.rows, 28);
 	assert_row(t, 0,
-	           "2025-03-31|Aguascalientes |Aguascalientes|Pasteurizada|Tiendas|"
-	           "26.149999999999999|26.15|7|C7");
+		   "2025-03-31|Aguascalientes |Aguascalientes|Pasteurizada|Tiendas|"
+		   "26.149999999999999|26.15|7|C7");
 	mc_table_free(t);
 }
 
@@ -293,17 +293,17 @@ static void test_from_memory(void **state)
 	mc_table *t = NULL;
 	mc_sniim_info info;
 	assert_int_equal(mc_sniim_read_mem(b.data, b.len, "Leche31032025.xlsx", &t, &info, &err),
-	                 MC_OK);
+			 MC_OK);
 	assert_int_equal(t->nrows, 41216);
 	assert_int_equal(info.blocks, 184);
 	/* Newest block first, as in the sheet. */
 	assert_row(t, 0,
-	           "2025-03-31|Aguascalientes |Aguascalientes|Pasteurizada|Tiendas|"
-	           "26.149999999999999|26.15|5|C5");
+		   "2025-03-31|Aguascalientes |Aguascalientes|Pasteurizada|Tiendas|"
+		   "26.149999999999999|26.15|5|C5");
 	mc_table_free(t);
 	/* A truncated copy is a clean error. */
 	assert_int_equal(mc_sniim_read_mem(b.data, b.len / 2, "cut.xlsx", &t, NULL, &err),
-	                 MC_ERR_FORMAT);
+			 MC_ERR_FORMAT);
 	assert_null(t);
 	mc_buf_release(&b);
 }
@@ -315,25 +315,27 @@ static void test_layout_errors(void **state)
 		mc_code code;
 		const char *msg;
 	} cases[] = {
-	    {"sniim_bad_date.xlsx", MC_ERR_FORMAT,
-	     "cannot read 'sniim_bad_date.xlsx': sheet 'Hoja1' row 2 cell A2: expected a date "
-	     "like '31 de marzo de 2025', found 'foo'"},
-	    {"sniim_bad_header.xlsx", MC_ERR_FORMAT,
-	     "cannot read 'sniim_bad_header.xlsx': sheet 'Hoja1' row 3 cell C3: expected a header "
-	     "'Estado', 'Ciudad', 'Leche pasteurizada' or 'Leche ultrapasteurizada', found "
-	     "'Leche entera'"},
-	    {"sniim_bad_price.xlsx", MC_ERR_FORMAT,
-	     "cannot read 'sniim_bad_price.xlsx': sheet 'Hoja1' row 6 cell D6: expected a price "
-	     "or 'N.d.', found 'abc'"},
-	    {"sniim_bad_channels.xlsx", MC_ERR_FORMAT,
-	     "cannot read 'sniim_bad_channels.xlsx': sheet 'Hoja1' row 4 cell D4: a second "
-	     "'Tiendas' column under 'Leche pasteurizada'"},
-	    {"sniim_no_blocks.xlsx", MC_ERR_FORMAT,
-	     "cannot read 'sniim_no_blocks.xlsx': no SNIIM date block (a title containing "
-	     "'Precio promedio al consumidor por litro') in sheets 'Hoja1', 'Notas'"},
-	    {"basic.xlsx", MC_ERR_FORMAT, "in sheets 'Datos', 'Otra hoja'"},
-	    {"bad_notzip.xlsx", MC_ERR_FORMAT, "not a zip file"},
-	    {"missing.xlsx", MC_ERR_NOT_FOUND, "cannot read 'missing.xlsx': No such file"},
+		{"sniim_bad_date.xlsx", MC_ERR_FORMAT,
+		 "cannot read 'sniim_bad_date.xlsx': sheet 'Hoja1' row 2 cell A2: expected a date "
+		 "like '31 de marzo de 2025', found 'foo'"},
+		{"sniim_bad_header.xlsx", MC_ERR_FORMAT,
+		 "cannot read 'sniim_bad_header.xlsx': sheet 'Hoja1' row 3 cell C3: expected a "
+		 "header "
+		 "'Estado', 'Ciudad', 'Leche pasteurizada' or 'Leche ultrapasteurizada', found "
+		 "'Leche entera'"},
+		{"sniim_bad_price.xlsx", MC_ERR_FORMAT,
+		 "cannot read 'sniim_bad_price.xlsx': sheet 'Hoja1' row 6 cell D6: expected a "
+		 "price "
+		 "or 'N.d.', found 'abc'"},
+		{"sniim_bad_channels.xlsx", MC_ERR_FORMAT,
+		 "cannot read 'sniim_bad_channels.xlsx': sheet 'Hoja1' row 4 cell D4: a second "
+		 "'Tiendas' column under 'Leche pasteurizada'"},
+		{"sniim_no_blocks.xlsx", MC_ERR_FORMAT,
+		 "cannot read 'sniim_no_blocks.xlsx': no SNIIM date block (a title containing "
+		 "'Precio promedio al consumidor por litro') in sheets 'Hoja1', 'Notas'"},
+		{"basic.xlsx", MC_ERR_FORMAT, "in sheets 'Datos', 'Otra hoja'"},
+		{"bad_notzip.xlsx", MC_ERR_FORMAT, "not a zip file"},
+		{"missing.xlsx", MC_ERR_NOT_FOUND, "cannot read 'missing.xlsx': No such file"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char path[256];
@@ -350,9 +352,9 @@ static void test_layout_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_real_against_parquet), cmocka_unit_test(test_small),
-	    cmocka_unit_test(test_second_sheet),         cmocka_unit_test(test_from_memory),
-	    cmocka_unit_test(test_layout_errors),
+		cmocka_unit_test(test_real_against_parquet), cmocka_unit_test(test_small),
+		cmocka_unit_test(test_second_sheet),	     cmocka_unit_test(test_from_memory),
+		cmocka_unit_test(test_layout_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@
 #include "milkcast/date.h"
 #include "milkcast/xlsx.h"
 
-#define FIX  "tests/data/xlsx/"
+#define FIX "tests/data/xlsx/"
 #define REAL "data/sniim/raw/Leche31032025.xlsx"
 
 /* Every cell of a sheet, flattened: "row|ref|type|text" lines, numbers kept aside. */
@@ -95,12 +95,12 @@ static void test_refs(void **state)
 		uint32_t row, col;
 		const char *ref;
 	} cases[] = {{1, 0, "A1"},
-	             {57, 2, "C57"},
-	             {1, 25, "Z1"},
-	             {1, 26, "AA1"},
-	             {9, 701, "ZZ9"},
-	             {9, 702, "AAA9"},
-	             {1048576, 16383, "XFD1048576"}};
+		     {57, 2, "C57"},
+		     {1, 25, "Z1"},
+		     {1, 26, "AA1"},
+		     {9, 701, "ZZ9"},
+		     {9, 702, "AAA9"},
+		     {1048576, 16383, "XFD1048576"}};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char out[12];
 		uint32_t r, c;
@@ -110,8 +110,8 @@ static void test_refs(void **state)
 		assert_int_equal(r, cases[i].row);
 		assert_int_equal(c, cases[i].col);
 	}
-	static const char *const bad[] = {"",   "A",     "1",   "A0",       "A01",       "XFE1",
-	                                  "1A", "AAAA1", "A1:", "A1048577", "A99999999", "A-1"};
+	static const char *const bad[] = {"",	"A",	 "1",	"A0",	    "A01",	 "XFE1",
+					  "1A", "AAAA1", "A1:", "A1048577", "A99999999", "A-1"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		uint32_t r, c;
 		if (mc_xlsx_parse_ref(bad[i], &r, &c))
@@ -366,8 +366,8 @@ static void test_real_workbook(void **state)
 	n[0] = n[1] = 0;
 	assert_int_equal(mc_xlsx_read_sheet(x, 0, count_cells, n, &err), MC_ERR_LIMIT);
 	assert_string_equal(err.msg,
-	                    "cannot read 'bad_liar.xlsx': sheet 'Hoja1': part "
-	                    "'xl/worksheets/sheet1.xml' inflates past the 100000-byte limit");
+			    "cannot read 'bad_liar.xlsx': sheet 'Hoja1': part "
+			    "'xl/worksheets/sheet1.xml' inflates past the 100000-byte limit");
 	assert_true(n[1] < 5000);
 	mc_xlsx_set_max_part(x, 0);
 	n[0] = n[1] = 0;
@@ -385,40 +385,44 @@ typedef struct bad_case {
 } bad_case;
 
 static const bad_case bad_cases[] = {
-    {"bad_notzip.xlsx", -1, MC_ERR_FORMAT,
-     "cannot read 'bad_notzip.xlsx': not a zip file (truncated, or not an xlsx workbook)"},
-    {"bad_empty.xlsx", -1, MC_ERR_FORMAT, "empty file, not an xlsx workbook"},
-    {"bad_ole.xlsx", -1, MC_ERR_UNSUPPORTED, "legacy .xls or password-protected"},
-    {"bad_no_workbook.xlsx", -1, MC_ERR_FORMAT, "not an xlsx workbook: no part 'xl/workbook.xml'"},
-    {"bad_workbook_xml.xlsx", -1, MC_ERR_FORMAT,
-     "cannot read 'bad_workbook_xml.xlsx': malformed XML in 'xl/workbook.xml' line 2:"},
-    {"bad_sst_xml.xlsx", -1, MC_ERR_FORMAT,
-     "malformed XML in 'xl/sharedStrings.xml' line 1: Opening and ending tag mismatch"},
-    {"no_such_file.xlsx", -1, MC_ERR_NOT_FOUND, "cannot read 'no_such_file.xlsx': No such file"},
-    {"", -1, MC_ERR_IO, "is a directory"},
-    {"bad_missing_sheet.xlsx", 0, MC_ERR_FORMAT,
-     "sheet 'Hoja1': missing part 'xl/worksheets/sheet1.xml'"},
-    {"bad_xml.xlsx", 0, MC_ERR_FORMAT,
-     "sheet 'Hoja1': malformed XML in 'xl/worksheets/sheet1.xml' line 2: Opening and ending tag "
-     "mismatch: c line 2 and row"},
-    {"bad_bomb.xlsx", 0, MC_ERR_LIMIT,
-     "part 'xl/worksheets/sheet1.xml' declares 314572800 bytes uncompressed, over the "
-     "268435456-byte limit"},
-    {"bad_doctype.xlsx", 0, MC_ERR_FORMAT, "has a DOCTYPE, which xlsx parts never have"},
-    {"bad_crc.xlsx", 0, MC_ERR_FORMAT, "corrupt zip entry 'xl/worksheets/sheet1.xml': CRC error"},
-    {"bad_cells.xlsx", 0, MC_ERR_FORMAT,
-     "cannot read 'bad_cells.xlsx': sheet 'sst' row 1 cell A1: shared string index 2 out of "
-     "range (the workbook has 2)"},
-    {"bad_cells.xlsx", 1, MC_ERR_FORMAT, "sheet 'col' row 1: invalid cell reference 'XFE1'"},
-    {"bad_cells.xlsx", 2, MC_ERR_FORMAT, "sheet 'row': invalid row number '1048577'"},
-    {"bad_cells.xlsx", 3, MC_ERR_FORMAT,
-     "sheet 'order' row 1 cell A1: comes after cell B1 (cells out of order)"},
-    {"bad_cells.xlsx", 4, MC_ERR_FORMAT, "sheet 'other row' row 1: cell reference 'A2' is not"},
-    {"bad_cells.xlsx", 5, MC_ERR_FORMAT, "sheet 'number' row 1 cell C1: invalid number 'abc'"},
-    {"bad_cells.xlsx", 6, MC_ERR_FORMAT, "sheet 'bool' row 1 cell A1: invalid boolean '2'"},
-    {"bad_cells.xlsx", 7, MC_ERR_FORMAT, "sheet 'type' row 1 cell A1: unknown cell type 'zz'"},
-    {"bad_cells.xlsx", 8, MC_ERR_LIMIT, "sheet 'huge' row 1 cell A1: cell text longer than"},
-    {"bad_cells.xlsx", 9, MC_ERR_FORMAT, "sheet 'rows' row 2: comes after row 3"},
+	{"bad_notzip.xlsx", -1, MC_ERR_FORMAT,
+	 "cannot read 'bad_notzip.xlsx': not a zip file (truncated, or not an xlsx workbook)"},
+	{"bad_empty.xlsx", -1, MC_ERR_FORMAT, "empty file, not an xlsx workbook"},
+	{"bad_ole.xlsx", -1, MC_ERR_UNSUPPORTED, "legacy .xls or password-protected"},
+	{"bad_no_workbook.xlsx", -1, MC_ERR_FORMAT,
+	 "not an xlsx workbook: no part 'xl/workbook.xml'"},
+	{"bad_workbook_xml.xlsx", -1, MC_ERR_FORMAT,
+	 "cannot read 'bad_workbook_xml.xlsx': malformed XML in 'xl/workbook.xml' line 2:"},
+	{"bad_sst_xml.xlsx", -1, MC_ERR_FORMAT,
+	 "malformed XML in 'xl/sharedStrings.xml' line 1: Opening and ending tag mismatch"},
+	{"no_such_file.xlsx", -1, MC_ERR_NOT_FOUND,
+	 "cannot read 'no_such_file.xlsx': No such file"},
+	{"", -1, MC_ERR_IO, "is a directory"},
+	{"bad_missing_sheet.xlsx", 0, MC_ERR_FORMAT,
+	 "sheet 'Hoja1': missing part 'xl/worksheets/sheet1.xml'"},
+	{"bad_xml.xlsx", 0, MC_ERR_FORMAT,
+	 "sheet 'Hoja1': malformed XML in 'xl/worksheets/sheet1.xml' line 2: Opening and ending "
+	 "tag "
+	 "mismatch: c line 2 and row"},
+	{"bad_bomb.xlsx", 0, MC_ERR_LIMIT,
+	 "part 'xl/worksheets/sheet1.xml' declares 314572800 bytes uncompressed, over the "
+	 "268435456-byte limit"},
+	{"bad_doctype.xlsx", 0, MC_ERR_FORMAT, "has a DOCTYPE, which xlsx parts never have"},
+	{"bad_crc.xlsx", 0, MC_ERR_FORMAT,
+	 "corrupt zip entry 'xl/worksheets/sheet1.xml': CRC error"},
+	{"bad_cells.xlsx", 0, MC_ERR_FORMAT,
+	 "cannot read 'bad_cells.xlsx': sheet 'sst' row 1 cell A1: shared string index 2 out of "
+	 "range (the workbook has 2)"},
+	{"bad_cells.xlsx", 1, MC_ERR_FORMAT, "sheet 'col' row 1: invalid cell reference 'XFE1'"},
+	{"bad_cells.xlsx", 2, MC_ERR_FORMAT, "sheet 'row': invalid row number '1048577'"},
+	{"bad_cells.xlsx", 3, MC_ERR_FORMAT,
+	 "sheet 'order' row 1 cell A1: comes after cell B1 (cells out of order)"},
+	{"bad_cells.xlsx", 4, MC_ERR_FORMAT, "sheet 'other row' row 1: cell reference 'A2' is not"},
+	{"bad_cells.xlsx", 5, MC_ERR_FORMAT, "sheet 'number' row 1 cell C1: invalid number 'abc'"},
+	{"bad_cells.xlsx", 6, MC_ERR_FORMAT, "sheet 'bool' row 1 cell A1: invalid boolean '2'"},
+	{"bad_cells.xlsx", 7, MC_ERR_FORMAT, "sheet 'type' row 1 cell A1: unknown cell type 'zz'"},
+	{"bad_cells.xlsx", 8, MC_ERR_LIMIT, "sheet 'huge' row 1 cell A1: cell text longer than"},
+	{"bad_cells.xlsx", 9, MC_ERR_FORMAT, "sheet 'rows' row 2: comes after row 3"},
 };
 
 /* Run one bad case; returns the code. */
@@ -453,7 +457,7 @@ static void test_bad_inputs(void **state)
 		if (rc != c->code || !strstr(err.msg, c->msg)) {
 			dup2(saved, 2);
 			fail_msg("%s sheet %d: got %s '%s', want %s '%s'", c->file, c->sheet,
-			         mc_strerror(rc), err.msg, mc_strerror(c->code), c->msg);
+				 mc_strerror(rc), err.msg, mc_strerror(c->code), c->msg);
 		}
 	}
 	fflush(stderr);
@@ -485,8 +489,8 @@ static void test_truncated_and_corrupt(void **state)
 	mc_buf b = MC_BUF_INIT;
 	mc_error err = MC_ERROR_INIT;
 	assert_int_equal(mc_buf_read_file(&b, REAL, &err), MC_OK);
-	size_t lens[] = {0,    1,         4,         21,          22,         100,
-	                 1000, b.len / 3, b.len / 2, b.len - 100, b.len - 22, b.len - 1};
+	size_t lens[] = {0,    1,	  4,	     21,	  22,	      100,
+			 1000, b.len / 3, b.len / 2, b.len - 100, b.len - 22, b.len - 1};
 	for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
 		mc_error e = MC_ERROR_INIT;
 		mc_code rc = try_bytes(b.data, lens[i], &e);
@@ -513,17 +517,17 @@ static void test_truncated_and_corrupt(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_refs),
-	    cmocka_unit_test(test_serial_dates),
-	    cmocka_unit_test(test_basic),
-	    cmocka_unit_test(test_open_mem),
-	    cmocka_unit_test(test_date1904),
-	    cmocka_unit_test(test_handmade),
-	    cmocka_unit_test(test_stop_and_callback_error),
-	    cmocka_unit_test(test_callback_error),
-	    cmocka_unit_test(test_real_workbook),
-	    cmocka_unit_test(test_bad_inputs),
-	    cmocka_unit_test(test_truncated_and_corrupt),
+		cmocka_unit_test(test_refs),
+		cmocka_unit_test(test_serial_dates),
+		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_open_mem),
+		cmocka_unit_test(test_date1904),
+		cmocka_unit_test(test_handmade),
+		cmocka_unit_test(test_stop_and_callback_error),
+		cmocka_unit_test(test_callback_error),
+		cmocka_unit_test(test_real_workbook),
+		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_truncated_and_corrupt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
