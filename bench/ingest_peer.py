@@ -8,6 +8,7 @@ usage: /usr/bin/python3 bench/ingest_peer.py WORKBOOK [REPEATS]
 """
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -92,13 +93,17 @@ def main():
     path = sys.argv[1]
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     best, n = 1e9, 0
+    # Like bench_ingest: under MC_BENCH_DIR the outputs stay for the caller to remove.
+    keep = os.environ.get("MC_BENCH_DIR")
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as root:
-            t0 = time.perf_counter()
-            df = normalise(read_workbook(path))
-            write_lake(df, root)
-            best = min(best, time.perf_counter() - t0)
-            n = len(df)
+        root = tempfile.mkdtemp(dir=keep)
+        t0 = time.perf_counter()
+        df = normalise(read_workbook(path))
+        write_lake(df, root)
+        best = min(best, time.perf_counter() - t0)
+        n = len(df)
+        if not keep:
+            shutil.rmtree(root)
     print(f"ingest_seconds {best:.4f} s (best of {repeats}, {n} rows)")
 
 
