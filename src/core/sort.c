@@ -21,7 +21,7 @@ mc_code mc_sort_pairs(mc_sort_pair *items, size_t n)
 	if (!tmp)
 		return MC_ERR_NOMEM;
 	/* One histogram per byte, all filled in a single pass over the keys. */
-	size_t (*count)[256] = calloc(8, sizeof *count);
+	size_t(*count)[256] = calloc(8, sizeof *count);
 	if (!count) {
 		free(tmp);
 		return MC_ERR_NOMEM;
