@@ -10,7 +10,7 @@ PKGS=(build-essential cmake pkg-config git
       libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libxgboost-dev
       libcmocka-dev
 # tests and benchmarks: oracles and peers, never part of milkcast itself
-      python3 python3-pandas python3-openpyxl sqlite3 zip unzip curl bc
+      python3 python3-pandas python3-openpyxl python3-xgboost python3-optuna python3-scipy sqlite3 zip unzip curl bc
       clang-format cppcheck)
 # Node.js for the DuckDB oracle; the machine image may ship its own.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
