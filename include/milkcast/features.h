@@ -67,6 +67,14 @@ long mc_vocab_code(const mc_vocab *v, const char *name);
 /* The shortest history a series needs at the origin: observations up to k. */
 #define MC_FEATURES_MIN_OBS 4
 
+/*
+ * No feature looks further back than this many publications before the
+ * origin, so a snapshot of the last MC_FEATURES_HISTORY publications gives
+ * the same rows as the whole lake (what a Lambda predicts from).
+ */
+#define MC_FEATURES_LOOKBACK 52
+#define MC_FEATURES_HISTORY (MC_FEATURES_LOOKBACK + 8)
+
 /* Whether series s can be forecast from origin k (enough observations). */
 int mc_features_usable(const mc_panel *p, size_t s, size_t k);
 

@@ -30,7 +30,7 @@ enum {
 	F_SINCE_CHANGE,
 	F_LAST_CHANGE,
 	F_CHANGE_RATE_26,
-	F_CHANGE_RATE_ALL,
+	F_CHANGE_RATE_52,
 	F_MISSING_26,
 	F_DEV_STATE,
 	F_DEV_NATIONAL,
@@ -68,12 +68,11 @@ static const mc_feature_def defs[F_COUNT] = {
 	[F_STD_12] = {"std_12", "the same over the last 12 publications"},
 	[F_STD_26] = {"std_26", "the same over the last 26 publications"},
 	[F_SINCE_CHANGE] = {"since_change", "publications since the forward-filled price last "
-					    "changed (the whole history when it never did)"},
+					    "changed, at most 52"},
 	[F_LAST_CHANGE] = {"last_change", "size of that last change, signed (missing if none)"},
 	[F_CHANGE_RATE_26] = {"change_rate_26", "share of consecutive observations that differ, "
 						"last 26 publications"},
-	[F_CHANGE_RATE_ALL] = {"change_rate_all", "the same over the whole history up to the "
-						  "origin"},
+	[F_CHANGE_RATE_52] = {"change_rate_52", "the same over the last 52 publications"},
 	[F_MISSING_26] = {"missing_26", "share of the last 26 publications without a price"},
 	[F_DEV_STATE] = {"dev_state", "last minus the mean last price of the cities of the same "
 				      "state, milk type and channel (missing for national "
@@ -209,11 +208,12 @@ double mc_features_last(const mc_panel *p, size_t s, size_t k)
 	return mc_panel_ffill(p, s, k);
 }
 
+/* Observations in the look-back window ending at k. */
 static size_t observations_to(const mc_panel *p, size_t s, size_t k)
 {
 	const double *x = row_of(p->price, p, s);
 	size_t n = 0;
-	for (size_t d = 0; d <= k; d++)
+	for (size_t d = k >= MC_FEATURES_LOOKBACK ? k - MC_FEATURES_LOOKBACK : 0; d <= k; d++)
 		n += !isnan(x[d]);
 	return n;
 }
@@ -264,14 +264,17 @@ static double change_rate(const double *x, size_t from, size_t k)
 	return pairs ? (double)changes / (double)pairs : NAN;
 }
 
-/* Publications since ff last changed, and the size of that change. */
+/* Publications since ff last changed (looking back at most MC_FEATURES_LOOKBACK), and the
+ * size of that change. */
 static void last_change(const double *ff, size_t first, size_t k, double *since, double *size)
 {
-	size_t d = k;
-	while (d > first && ff[d - 1] == ff[d])
+	size_t d = k, stop = k >= MC_FEATURES_LOOKBACK ? k - MC_FEATURES_LOOKBACK : 0;
+	if (stop < first)
+		stop = first;
+	while (d > stop && ff[d - 1] == ff[d])
 		d--;
 	*since = (double)(k - d);
-	*size = d > first ? ff[d] - ff[d - 1] : NAN;
+	*size = d > stop ? ff[d] - ff[d - 1] : NAN;
 }
 
 static double group_dev(const double *means, const mc_panel *p, size_t g, size_t k, double last,
@@ -312,7 +315,8 @@ static void history_features(const mc_panel *p, size_t s, size_t k, float *out)
 	out[F_LAST_CHANGE] = (float)size;
 	size_t from26 = k + 1 >= 26 ? k + 1 - 26 : 0, missing = 0;
 	out[F_CHANGE_RATE_26] = (float)change_rate(x, from26, k);
-	out[F_CHANGE_RATE_ALL] = (float)change_rate(x, 0, k);
+	size_t from52 = k >= MC_FEATURES_LOOKBACK ? k - MC_FEATURES_LOOKBACK : 0;
+	out[F_CHANGE_RATE_52] = (float)change_rate(x, from52, k);
 	for (size_t d = from26; d <= k; d++)
 		missing += isnan(x[d]);
 	out[F_MISSING_26] = (float)((double)missing / (double)(k + 1 - from26));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "milkcast/features.h"
 #include "milkcast/lake.h"
 #include "milkcast/series.h"
 #include "milkcast/strmap.h"
@@ -227,14 +228,21 @@ static void drop_empty(mc_panel *p)
 	p->nseries = kept;
 }
 
+/* A price carries forward for at most MC_FEATURES_LOOKBACK publications, the
+ * furthest any feature looks back, so a recent snapshot fills the same. */
 static void forward_fill(mc_panel *p)
 {
 	for (size_t s = 0; s < p->nseries; s++) {
 		double last = NAN;
+		size_t seen = 0;
 		for (size_t d = 0; d < p->ndates; d++) {
 			double v = p->price[s * p->ndates + d];
-			if (!isnan(v))
+			if (!isnan(v)) {
 				last = v;
+				seen = d;
+			} else if (d - seen > MC_FEATURES_LOOKBACK) {
+				last = NAN;
+			}
 			p->ffill[s * p->ndates + d] = last;
 		}
 	}

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lake_fixture.h"
@@ -96,7 +97,7 @@ static void test_hand_values(void **state)
 	assert_float_equal(feat(row, "since_change"), 0, 0);
 	assert_float_equal(feat(row, "last_change"), 0.5, 1e-6);
 	/* observed pairs: 20-20, 20-21, 21-21, 21-21.5 → 2 of 4 changed */
-	assert_float_equal(feat(row, "change_rate_all"), 0.5, 1e-6);
+	assert_float_equal(feat(row, "change_rate_52"), 0.5, 1e-6);
 	assert_float_equal(feat(row, "missing_26"), 1.0 / 6.0, 1e-6);
 	/* state mean at k=5: (21.5 + 31) / 2 */
 	assert_float_equal(feat(row, "dev_state"), 21.5 - 26.25, 1e-5);
@@ -164,6 +165,54 @@ static void test_no_lookahead(void **state)
 	mc_panel_free(full);
 }
 
+/*
+ * A snapshot holding only the last MC_FEATURES_HISTORY publications gives the
+ * same rows at its last origin as the whole lake (what a Lambda relies on).
+ */
+static void test_snapshot_equivalence(void **state)
+{
+	(void)state;
+	mc_error err = MC_ERROR_INIT;
+	mc_panel *full, *snap;
+	assert_int_equal(mc_panel_from_table(lake, INT32_MAX, &full, &err), MC_OK);
+	int32_t from = full->dates[full->ndates - MC_FEATURES_HISTORY];
+	const int32_t *date = MC_COL_I32(&lake->cols[MC_LAKE_DATE]);
+	size_t *keep = malloc(lake->nrows * sizeof *keep), n = 0;
+	assert_non_null(keep);
+	for (size_t i = 0; i < lake->nrows; i++)
+		if (date[i] >= from)
+			keep[n++] = i;
+	mc_table *recent = mc_table_take(lake, keep, n);
+	free(keep);
+	assert_int_equal(mc_panel_from_table(recent, INT32_MAX, &snap, &err), MC_OK);
+	assert_int_equal(snap->ndates, MC_FEATURES_HISTORY);
+	mc_vocabs v;
+	assert_int_equal(mc_vocabs_from_panel(full, &v, &err), MC_OK);
+	size_t kf = full->ndates - 1, ks = snap->ndates - 1, usable = 0;
+	float a[64], b[64];
+	for (size_t s = 0; s < full->nseries; s++) {
+		const mc_panel_series *ps = &full->series[s];
+		long cs = mc_panel_find(snap, ps->state, ps->city, ps->milk_type, ps->channel);
+		int fu = mc_features_usable(full, s, kf);
+		assert_int_equal(cs >= 0 && mc_features_usable(snap, (size_t)cs, ks), fu);
+		if (!fu)
+			continue;
+		usable++;
+		mc_features_row(full, &v, s, kf, 3, full->dates[kf] + 7, a);
+		mc_features_row(snap, &v, (size_t)cs, ks, 3, full->dates[kf] + 7, b);
+		for (size_t f = 0; f < mc_features_count(); f++)
+			if (!same_float(a[f], b[f]))
+				fail_msg("feature %s of series %zu: %g from the lake, %g from the "
+					 "snapshot",
+					 mc_features_defs()[f].name, s, (double)a[f], (double)b[f]);
+	}
+	assert_true(usable > 150);
+	mc_vocabs_free(&v);
+	mc_table_free(recent);
+	mc_panel_free(snap);
+	mc_panel_free(full);
+}
+
 static void test_panel_shape(void **state)
 {
 	(void)state;
@@ -224,9 +273,9 @@ static void test_next_publications(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hand_values),	  cmocka_unit_test(test_panel_shape),
-		cmocka_unit_test(test_no_lookahead),	  cmocka_unit_test(test_dataset_window),
-		cmocka_unit_test(test_next_publications),
+		cmocka_unit_test(test_hand_values),    cmocka_unit_test(test_panel_shape),
+		cmocka_unit_test(test_no_lookahead),   cmocka_unit_test(test_snapshot_equivalence),
+		cmocka_unit_test(test_dataset_window), cmocka_unit_test(test_next_publications),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
