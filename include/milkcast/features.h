@@ -89,6 +89,13 @@ void mc_features_row(const mc_panel *p, const mc_vocabs *v, size_t s, size_t k, 
 		     int32_t target_date, float *out);
 
 /*
+ * Re-aim a row filled by mc_features_row() at another horizon and target date
+ * of the same origin: only the calendar features change (cheaper than a new
+ * row when the same origin is asked for several horizons).
+ */
+void mc_features_retarget(const mc_panel *p, size_t k, int h, int32_t target_date, float *row);
+
+/*
  * The next `n` publication dates after `day` when the panel does not hold
  * them: SNIIM publishes on Mondays, Wednesdays and Fridays.
  */

@@ -129,6 +129,9 @@ int cmd_version(int argc, char **argv, mc_ctx *ctx);
 int cmd_ingest(int argc, char **argv, mc_ctx *ctx);
 int cmd_fetch(int argc, char **argv, mc_ctx *ctx);
 int cmd_lake(int argc, char **argv, mc_ctx *ctx);
+int cmd_train(int argc, char **argv, mc_ctx *ctx);
+int cmd_predict(int argc, char **argv, mc_ctx *ctx);
+int cmd_backtest(int argc, char **argv, mc_ctx *ctx);
 
 /* For `milkcast help`: the table lives in main.c. */
 typedef struct mc_command {

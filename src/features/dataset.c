@@ -46,6 +46,7 @@ static mc_code series_rows(const mc_panel *p, const mc_vocabs *v, const mc_ds_sp
 		if (!mc_features_usable(p, s, k))
 			continue;
 		double last = mc_features_last(p, s, k);
+		size_t first = SIZE_MAX; /* this origin's first row: copied and re-aimed */
 		for (int h = 1; h <= spec->horizons; h++) {
 			size_t t = k + (size_t)h;
 			if (t < spec->target_from || t >= spec->target_to || t >= p->ndates)
@@ -55,10 +56,17 @@ static mc_code series_rows(const mc_panel *p, const mc_vocabs *v, const mc_ds_sp
 				continue;
 			if (grow(d, cap))
 				return MC_ERR_NOMEM;
-			mc_features_row(p, v, s, k, h, p->dates[t], d->X + d->n * d->ncol);
+			float *x = d->X + d->n * d->ncol;
+			if (first != SIZE_MAX) {
+				memcpy(x, d->X + first * d->ncol, d->ncol * sizeof *x);
+				mc_features_retarget(p, k, h, p->dates[t], x);
+			} else {
+				mc_features_row(p, v, s, k, h, p->dates[t], x);
+			}
 			d->y[d->n] = (float)(actual - last);
 			d->row[d->n] =
 				(mc_ds_row){(uint32_t)s, (uint32_t)k, h, p->dates[t], last, actual};
+			first = d->n;
 			d->n++;
 		}
 	}

@@ -327,16 +327,21 @@ static void history_features(const mc_panel *p, size_t s, size_t k, float *out)
 	out[F_NATIONAL_CHG_4] = (float)chg;
 }
 
-void mc_features_row(const mc_panel *p, const mc_vocabs *v, size_t s, size_t k, int h,
-		     int32_t target_date, float *out)
+void mc_features_retarget(const mc_panel *p, size_t k, int h, int32_t target_date, float *out)
 {
-	const mc_panel_series *ps = &p->series[s];
 	int y, m, d;
 	mc_date_to_ymd(target_date, &y, &m, &d);
 	out[F_H] = (float)h;
 	out[F_DAYS_AHEAD] = (float)(target_date - p->dates[k]);
 	out[F_TARGET_WEEKDAY] = (float)mc_date_weekday(target_date);
 	out[F_TARGET_MONTH] = (float)m;
+}
+
+void mc_features_row(const mc_panel *p, const mc_vocabs *v, size_t s, size_t k, int h,
+		     int32_t target_date, float *out)
+{
+	const mc_panel_series *ps = &p->series[s];
+	mc_features_retarget(p, k, h, target_date, out);
 	history_features(p, s, k, out);
 	char city[512];
 	city_key(ps, city, sizeof city);

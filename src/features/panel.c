@@ -76,7 +76,8 @@ static mc_code collect_dates(const mc_table *t, int32_t until, mc_panel *p)
 	for (size_t i = 0; i < t->nrows; i++)
 		if (date[i] <= until)
 			d[n++] = date[i];
-	qsort(d, n, sizeof *d, int32_cmp);
+	if (n > 1)
+		qsort(d, n, sizeof *d, int32_cmp);
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++)
 		if (u == 0 || d[u - 1] != d[i])
@@ -155,10 +156,12 @@ static mc_code sort_series(mc_panel *p, long *row_series, size_t nrows)
 		tagged[i] = p->series[i];
 		tagged[i].group = i;
 	}
-	qsort(tagged, n, sizeof *tagged, series_cmp);
+	if (n > 1)
+		qsort(tagged, n, sizeof *tagged, series_cmp);
 	for (size_t i = 0; i < n; i++)
 		order[tagged[i].group] = i;
-	memcpy(p->series, tagged, n * sizeof *tagged);
+	if (n)
+		memcpy(p->series, tagged, n * sizeof *tagged);
 	for (size_t i = 0; i < nrows; i++)
 		if (row_series[i] >= 0)
 			row_series[i] = (long)order[row_series[i]];

@@ -1,0 +1,125 @@
+/* `milkcast backtest`: rolling-origin evaluation of a model against the baselines. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/forecast_cli.h"
+#include "milkcast/date.h"
+
+static const mc_command_help help = {
+	"milkcast backtest --from DATE --to DATE [options]",
+	"Score forecasts made at every publication against what was published.",
+	"Every publication before --to whose forecasts land in [--from, --to] is an\n"
+	"origin; features at an origin see only the lake up to it.  The model is the\n"
+	"bundle's, trained once (train it with --until before --from for an honest\n"
+	"test), or refit every K origins with --refit K on everything published up to\n"
+	"the origin.  Prints RMSE and MAE per horizon for the model, the last value and\n"
+	"moving averages of 4 and 12 publications, scored on the same rows, and the\n"
+	"coverage of the prediction interval.",
+};
+
+static json_t *metrics_json(const mc_metrics *m)
+{
+	return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "n", (json_int_t)m->n, "mae",
+			 m->mae, "rmse", m->rmse, "mape", m->mape, "smape", m->smape, "mase",
+			 m->mase, "coverage", m->coverage, "width", m->width);
+}
+
+static void print_json(const mc_backtest_result *r)
+{
+	json_t *hz = json_array();
+	for (int h = 1; h <= r->horizons; h++) {
+		const mc_backtest_horizon *x = &r->hz[h - 1];
+		json_array_append_new(
+			hz, json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o}", "h", h, "forecast",
+				      x->use_model ? "model" : "last_value", "bundle",
+				      metrics_json(&x->bundle), "model", metrics_json(&x->model),
+				      "last_value", metrics_json(&x->naive), "moving_average_4",
+				      metrics_json(&x->ma4), "moving_average_12",
+				      metrics_json(&x->ma12)));
+	}
+	char f[11], l[11], u[11];
+	mc_date_format_iso(r->first_origin, f);
+	mc_date_format_iso(r->last_origin, l);
+	mc_date_format_iso(r->model_until, u);
+	mc_print_json(json_pack("{s:o, s:o, s:o, s:I, s:I, s:s, s:s, s:s, s:b}", "horizons", hz,
+				"all_bundle", metrics_json(&r->all_bundle), "all_last_value",
+				metrics_json(&r->all_naive), "origins", (json_int_t)r->origins,
+				"refits", (json_int_t)r->refits, "first_origin", f, "last_origin",
+				l, "model_until", u, "in_sample", r->in_sample));
+}
+
+static void print_table(const mc_ctx *ctx, const mc_backtest_result *r, const char *from,
+			const char *to)
+{
+	char f[11], l[11], u[11];
+	mc_date_format_iso(r->first_origin, f);
+	mc_date_format_iso(r->last_origin, l);
+	mc_date_format_iso(r->model_until, u);
+	mc_info(ctx,
+		"backtest of targets %s to %s: %zu origins (%s to %s), model trained to %s%s\n",
+		from, to, r->origins, f, l, u,
+		r->refits ? "" : (r->in_sample ? " (IN SAMPLE: it saw this window)" : ""));
+	if (r->refits)
+		mc_info(ctx, "refit %zu times\n", r->refits);
+	mc_info(ctx, "\nRMSE, MXN per litre (lower is better)\n");
+	mc_info(ctx, "  %-2s %-6s %-10s %-9s %-9s %-9s %-9s %-7s %-7s\n", "h", "rows", "forecast",
+		"bundle", "model", "last", "MA4", "MA12", "cover");
+	for (int h = 1; h <= r->horizons; h++) {
+		const mc_backtest_horizon *x = &r->hz[h - 1];
+		mc_info(ctx, "  %-2d %-6zu %-10s %-9.4f %-9.4f %-9.4f %-9.4f %-7.4f %-7.3f\n", h,
+			x->bundle.n, x->use_model ? "model" : "last value", x->bundle.rmse,
+			x->model.rmse, x->naive.rmse, x->ma4.rmse, x->ma12.rmse,
+			x->bundle.coverage);
+	}
+	mc_info(ctx, "\nMAE: bundle %.4f, last value %.4f; MASE %.3f; MAPE %.3f%%; sMAPE %.3f%%\n",
+		r->all_bundle.mae, r->all_naive.mae, r->all_bundle.mase, r->all_bundle.mape,
+		r->all_bundle.smape);
+	mc_info(ctx, "(bundle: the model where it beat the last value on validation, else the "
+		     "last value; cover: share inside the interval)\n");
+}
+
+int cmd_backtest(int argc, char **argv, mc_ctx *ctx)
+{
+	const char *from = NULL, *to = NULL, *model = NULL;
+	long horizons = 0, refit = 0, threads = 2;
+	const mc_option opts[] = {
+		MC_OPT_STRING(0, "from", &from, "DATE", "first target date scored"),
+		MC_OPT_STRING(0, "to", &to, "DATE", "last target date scored"),
+		MC_OPT_INT(0, "horizons", &horizons, "H",
+			   "publications ahead (default: the model's)"),
+		MC_OPT_STRING(0, "model", &model, "DIR", "bundle (default HOME/models/latest)"),
+		MC_OPT_INT(0, "refit", &refit, "K", "refit the model every K origins (0 = never)"),
+		MC_OPT_INT(0, "threads", &threads, "T", "XGBoost threads for refits (default 2)"),
+		MC_OPT_END(),
+	};
+	int n = mc_parse_options(argc, argv, opts, &help, ctx);
+	if (n < 0)
+		return mc_parse_exit(n);
+	if (n > 0)
+		return mc_usage_error(help.usage, "unexpected argument '%s'", argv[0]);
+	mc_backtest_opts o = {.refit = (int)refit, .threads = (int)threads};
+	if (!from || !mc_date_parse_iso(from, &o.from))
+		return mc_usage_error(help.usage, "--from YYYY-MM-DD is required");
+	if (!to || !mc_date_parse_iso(to, &o.to))
+		return mc_usage_error(help.usage, "--to YYYY-MM-DD is required");
+	mc_error err = MC_ERROR_INIT;
+	mc_bundle *b = NULL;
+	mc_table *lake = NULL;
+	mc_backtest_result r;
+	mc_code rc = mc_cli_load_bundle(ctx, model, &b, &err);
+	if (!rc)
+		rc = mc_cli_read_lake(ctx, &lake, &err);
+	if (!rc) {
+		o.horizons = horizons ? (int)horizons : mc_bundle_horizons(b);
+		rc = mc_backtest(b, lake, &o, &r, &err);
+	}
+	if (!rc && ctx->json)
+		print_json(&r);
+	else if (!rc)
+		print_table(ctx, &r, from, to);
+	mc_table_free(lake);
+	mc_bundle_free(b);
+	return rc ? mc_die_error(&err) : MC_EXIT_OK;
+}

@@ -1,0 +1,158 @@
+/* `milkcast train`: search, evaluate and write a model bundle. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/forecast_cli.h"
+#include "milkcast/date.h"
+#include "milkcast/forecast.h"
+
+static const mc_command_help help = {
+	"milkcast train [options]",
+	"Train the forecaster on the lake and write a model bundle.",
+	"Builds leak-free features from the lake up to --until, splits the publication\n"
+	"dates in time order into train / validation / test (the latest dates, reported\n"
+	"only), runs the hyperparameter search (TPE as hyperopt 0.2.7, or random) with\n"
+	"XGBoost trials two at a time, and compares the best model with the last value\n"
+	"and moving averages on the same rows.  A horizon where the model does not beat\n"
+	"the last value on validation falls back to it.  Intervals are calibrated on\n"
+	"validation residuals (split conformal).  The model is then refit on every row\n"
+	"up to --until and written with bundle.json and snapshot.parquet under\n"
+	"HOME/models/ (HOME/models/latest points at it).",
+};
+
+typedef struct trial_bar {
+	mc_progress bar;
+	const mc_ctx *ctx;
+} trial_bar;
+
+static void on_trial(void *ud, int done, int total, double loss, double best)
+{
+	trial_bar *tb = ud;
+	(void)total;
+	mc_progress_update(&tb->bar, done);
+	mc_verbose(tb->ctx, "trial %d: validation RMSE %.4f (best %.4f)\n", done, loss, best);
+}
+
+static int trial_cmp(const void *a, const void *b)
+{
+	const mc_trial *x = *(const mc_trial *const *)a, *y = *(const mc_trial *const *)b;
+	double lx = isnan(x->valid_rmse) ? INFINITY : x->valid_rmse;
+	double ly = isnan(y->valid_rmse) ? INFINITY : y->valid_rmse;
+	return (lx > ly) - (lx < ly);
+}
+
+static void print_leaderboard(const mc_ctx *ctx, const mc_train_result *r)
+{
+	const mc_trial **order = malloc(r->ntrials * sizeof *order);
+	if (!order)
+		return;
+	for (size_t i = 0; i < r->ntrials; i++)
+		order[i] = &r->trials[i];
+	qsort(order, r->ntrials, sizeof *order, trial_cmp);
+	mc_info(ctx, "\nleaderboard (validation RMSE, MXN; %zu trials)\n", r->ntrials);
+	mc_info(ctx, "  %-5s %-10s %-7s %-7s %s\n", "trial", "RMSE", "rounds", "seconds", "params");
+	for (size_t i = 0; i < r->ntrials && i < 5; i++)
+		mc_info(ctx, "  %-5d %-10.4f %-7d %-7.1f %s\n", order[i]->id + 1,
+			order[i]->valid_rmse, order[i]->best_iteration + 1, order[i]->seconds,
+			order[i]->params_json ? order[i]->params_json : "");
+	free(order);
+}
+
+static void print_test(const mc_ctx *ctx, const mc_train_result *r, double level)
+{
+	char a[11], b[11];
+	mc_date_format_iso(r->test_from, a);
+	mc_date_format_iso(r->test_to, b);
+	mc_info(ctx, "\ntest window %s to %s (%zu rows, never used for fitting or choosing)\n", a,
+		b, r->rows_test);
+	mc_info(ctx, "  %-2s %-10s %-9s %-9s %-9s %-9s %-8s %-7s %-8s\n", "h", "forecast", "RMSE",
+		"naive", "MAE", "MAPE %", "MASE", "cover", "width");
+	for (int h = 1; h <= r->horizons; h++) {
+		const mc_horizon_report *hz = &r->hz[h - 1];
+		const mc_metrics *m = &hz->test_bundle;
+		mc_info(ctx, "  %-2d %-10s %-9.4f %-9.4f %-9.4f %-9.3f %-8.3f %-7.3f %-8.3f\n", h,
+			hz->use_model ? "model" : "last value", m->rmse, hz->test_naive.rmse,
+			m->mae, m->mape, m->mase, m->coverage, m->width);
+	}
+	mc_info(ctx, "  (cover: share of actual prices inside the %.0f%% interval)\n", level * 100);
+}
+
+static int parse_train_opts(int argc, char **argv, mc_ctx *ctx, mc_train_opts *o)
+{
+	const char *until = NULL, *search = NULL, *space = NULL;
+	long trials = o->trials, horizons = o->horizons, seed = (long)o->seed, threads = o->threads;
+	const mc_option opts[] = {
+		MC_OPT_STRING(0, "until", &until, "DATE", "train on lake data dated up to DATE"),
+		MC_OPT_INT(0, "trials", &trials, "N", "search budget (default 25)"),
+		MC_OPT_STRING(0, "search", &search, "ALGO", "tpe (default) or random"),
+		MC_OPT_INT(0, "horizons", &horizons, "H", "publications ahead, 1-12 (default 6)"),
+		MC_OPT_INT(0, "seed", &seed, "S", "seed of the search and XGBoost (default 42)"),
+		MC_OPT_INT(0, "threads", &threads, "T", "threads in all (default 2)"),
+		MC_OPT_STRING(0, "space", &space, "FILE",
+			      "search space JSON (default: data/search-space.json's, built in)"),
+		MC_OPT_END(),
+	};
+	int n = mc_parse_options(argc, argv, opts, &help, ctx);
+	if (n < 0)
+		return mc_parse_exit(n);
+	if (n > 0)
+		return mc_usage_error(help.usage, "unexpected argument '%s'", argv[0]);
+	if (until && !mc_date_parse_iso(until, &o->until))
+		return mc_usage_error(help.usage, "--until expects YYYY-MM-DD, got '%s'", until);
+	if (search && strcmp(search, "tpe") && strcmp(search, "random"))
+		return mc_usage_error(help.usage, "--search is tpe or random, not '%s'", search);
+	o->search = search && !strcmp(search, "random") ? MC_SEARCH_RANDOM : MC_SEARCH_TPE;
+	if (seed < 0)
+		return mc_usage_error(help.usage, "--seed must be 0 or more");
+	o->trials = (int)trials;
+	o->horizons = (int)horizons;
+	o->seed = (uint64_t)seed;
+	o->threads = (int)threads;
+	o->space_path = space;
+	return -1;
+}
+
+int cmd_train(int argc, char **argv, mc_ctx *ctx)
+{
+	mc_train_opts o;
+	mc_train_opts_init(&o);
+	int prc = parse_train_opts(argc, argv, ctx, &o);
+	if (prc >= 0)
+		return prc;
+	mc_error err = MC_ERROR_INIT;
+	mc_table *lake = NULL;
+	if (mc_cli_read_lake(ctx, &lake, &err))
+		return mc_die_error(&err);
+	trial_bar tb = {.ctx = ctx};
+	mc_progress_start(&tb.bar, ctx, "trials", o.trials);
+	o.on_trial = on_trial;
+	o.ud = &tb;
+	char models[4200];
+	snprintf(models, sizeof models, "%s/models", ctx->home);
+	mc_train_result *r;
+	mc_code rc = mc_train(lake, &o, models, &r, &err);
+	mc_progress_finish(&tb.bar);
+	mc_table_free(lake);
+	if (rc)
+		return mc_die_error(&err);
+	if (ctx->json) {
+		char path[4300];
+		snprintf(path, sizeof path, "%s/bundle.json", r->bundle_dir);
+		json_t *meta = json_load_file(path, 0, NULL);
+		json_t *out = json_pack("{s:s, s:o}", "bundle", r->bundle_dir, "summary",
+					meta ? meta : json_null());
+		mc_print_json(out);
+	} else {
+		print_leaderboard(ctx, r);
+		print_test(ctx, r, o.interval_level);
+		mc_info(ctx, "\n%.1f s in all, %.0f%% of it inside XGBoost\n", r->seconds,
+			100 * r->xgb_seconds / (r->seconds > 0 ? r->seconds : 1));
+		mc_info(ctx, "bundle written to %s\n", r->bundle_dir);
+	}
+	mc_train_result_free(r);
+	return MC_EXIT_OK;
+}
