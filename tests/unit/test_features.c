@@ -220,7 +220,7 @@ static void test_panel_shape(void **state)
 	mc_panel *p;
 	assert_int_equal(mc_panel_from_table(lake, INT32_MAX, &p, &err), MC_OK);
 	assert_int_equal(p->ndates, 184);  /* data README: 184 publication dates */
-	assert_int_equal(p->nseries, 193); /* 189 city series with prices + 4 national */
+	assert_int_equal(p->nseries, 193); /* 185 city series with prices + 8 national */
 	mc_panel_free(p);
 	assert_int_equal(mc_panel_from_table(lake, mc_date_from_ymd(2020, 1, 1), &p, &err),
 			 MC_ERR_EMPTY);
