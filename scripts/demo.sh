@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on the shipped data, with embedded defaults.
-# Today: ingest the SNIIM workbook into the Parquet lake, then summarise it.
+# Ingest the SNIIM workbook into the Parquet lake, summarise it, train the
+# forecaster on 2024, score it on 2025 Q1 against the last value, and forecast
+# the publications after 31 March 2025.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-build/milkcast}
@@ -24,9 +26,21 @@ mkdir -p "$MILKCAST_HOME/reports"
 "$BIN" lake stats --json > "$MILKCAST_HOME/reports/lake-stats.json"
 "$BIN" -q lake export --format csv -o "$MILKCAST_HOME/reports/prices.csv"
 echo
+echo "== 5. train on everything up to 2024-12-31 (TPE search, 25 XGBoost trials, about a minute)"
+"$BIN" train --until 2024-12-31
+echo
+echo "== 6. backtest on January-March 2025, which training never saw"
+"$BIN" backtest --from 2025-01-01 --to 2025-03-31
+echo
+echo "== 7. forecast the next six publications after 31 March 2025"
+"$BIN" predict --as-of 2025-03-31 --output "$MILKCAST_HOME/reports/forecast-2025-03-31.csv"
+echo
 echo "== where to look"
 echo "  lake (Parquet, month partitions):  $MILKCAST_HOME/lake/prices/"
 echo "  all prices as CSV:                 $MILKCAST_HOME/reports/prices.csv"
 echo "  per-series summary (JSON):         $MILKCAST_HOME/reports/lake-stats.json"
 echo "  ingest manifest, quarantine:       $MILKCAST_HOME/milkcast.db ('milkcast lake quarantine')"
+echo "  model bundle (model, metrics):     $MILKCAST_HOME/models/latest/bundle.json"
+echo "  forecasts (CSV):                   $MILKCAST_HOME/reports/forecast-2025-03-31.csv"
+echo "  forecast charts (open in a browser): $MILKCAST_HOME/reports/predictions/2025-03-31.html"
 echo "  user guide:                        docs/user-guide.md"

@@ -16,6 +16,8 @@
  * Threads: mc_xgb_predict() may be called concurrently on one model (XGBoost's
  * in-place prediction is thread safe for tree models).  Everything else that
  * takes a model must not run concurrently with any call on the same model.
+ * Trainings in different threads are independent and each is deterministic
+ * for its seed (XGBoost's random engine is per thread).
  */
 #ifndef MILKCAST_XGB_H
 #define MILKCAST_XGB_H
@@ -90,8 +92,8 @@ typedef struct mc_xgb_model mc_xgb_model;
  * Train on Xtrain [ntrain x ncol] / ytrain [ntrain], evaluating each round on
  * the training set and, when nvalid > 0, on Xvalid [nvalid x ncol] / yvalid
  * (the last evaluation set decides early stopping).  wtrain (nullable) holds
- * per-row weights >= 0.  curve (nullable) is released and refilled.  On
- * success *out owns a model holding rounds 0..best_iteration; its attributes
+ * per-row weights >= 0.  On success curve (nullable) is released and
+ * refilled, and *out owns a model holding rounds 0..best_iteration; its attributes
  * best_iteration, best_ntree_limit and (with early stopping) best_score are
  * set as the Python package sets them.
  */
@@ -144,8 +146,7 @@ mc_code mc_xgb_set_nthread(mc_xgb_model *m, int nthread, mc_error *err);
 /* The JSON or text dump of the trees ("json" or "text"), with split statistics. */
 mc_code mc_xgb_dump(const mc_xgb_model *m, const char *format, mc_buf *out, mc_error *err);
 
-/* XGBoost's log level for the calling process (0 silent, 1 warnings, 2 info, 3 debug); default 0.
- */
+/* XGBoost's log level for the process: 0 silent (default), 1 warnings, 2 info, 3 debug. */
 void mc_xgb_set_verbosity(int level);
 
 /* The linked XGBoost library's version, e.g. "1.7.4". */

@@ -331,6 +331,13 @@ int cmd_predict(int argc, char **argv, mc_ctx *ctx)
 		rc = write_report(ctx, b, p, as_of, f, n, report, sizeof report, &err);
 	if (!rc)
 		summary(ctx, p, f, n, a.output, report, snap);
+	if (!rc && as_of < mc_bundle_until(b)) {
+		char u[11];
+		mc_date_format_iso(mc_bundle_until(b), u);
+		mc_info(ctx, "note: the model was trained on data up to %s, after --as-of; for an "
+			     "honest replay train with --until before %s\n",
+			u, a.as_of);
+	}
 	free(f);
 	mc_panel_free(p);
 	mc_bundle_free(b);

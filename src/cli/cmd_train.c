@@ -79,6 +79,13 @@ static void print_test(const mc_ctx *ctx, const mc_train_result *r, double level
 			m->mae, m->mape, m->mase, m->coverage, m->width);
 	}
 	mc_info(ctx, "  (cover: share of actual prices inside the %.0f%% interval)\n", level * 100);
+	mc_info(ctx, "\nby milk type and channel, all horizons (test RMSE / MAE)\n");
+	for (size_t i = 0; i < r->ngroups; i++) {
+		const mc_group_report *g = &r->groups[i];
+		mc_info(ctx, "  %-18s %-14s forecast %.4f / %.4f   last value %.4f / %.4f\n",
+			g->milk_type, g->channel, g->bundle.rmse, g->bundle.mae, g->naive.rmse,
+			g->naive.mae);
+	}
 }
 
 static int parse_train_opts(int argc, char **argv, mc_ctx *ctx, mc_train_opts *o)
