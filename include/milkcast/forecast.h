@@ -91,7 +91,15 @@ typedef struct mc_train_result {
 	int32_t train_to, valid_from, valid_to, test_from, test_to; /* target dates */
 	size_t rows_train, rows_valid, rows_test;
 	double mase_scale;
-	double seconds, xgb_seconds; /* whole run, and inside XGBoost */
+	double seconds;	    /* whole run, wall clock */
+	double xgb_seconds; /* thread-seconds inside XGBoost (trials summed, plus the refit) */
+	/*
+	 * Share of the run spent inside XGBoost, in thread-seconds: xgb_seconds
+	 * over workers × the search's wall time plus the wall time of the serial
+	 * rest (features, evaluation, writing).  A worker waiting for its turn
+	 * counts as time outside XGBoost.
+	 */
+	double xgb_share;
 	char bundle_dir[4096];
 	char data_sha256[65];
 } mc_train_result;

@@ -1,5 +1,6 @@
 /* `milkcast backtest`: rolling-origin evaluation of a model against the baselines. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,11 +20,18 @@ static const mc_command_help help = {
 	"coverage of the prediction interval.",
 };
 
+/* JSON has no NaN: a metric over no rows is null. */
+static json_t *num(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
 static json_t *metrics_json(const mc_metrics *m)
 {
-	return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "n", (json_int_t)m->n, "mae",
-			 m->mae, "rmse", m->rmse, "mape", m->mape, "smape", m->smape, "mase",
-			 m->mase, "coverage", m->coverage, "width", m->width);
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "n", (json_int_t)m->n, "mae",
+			 num(m->mae), "rmse", num(m->rmse), "mape", num(m->mape), "smape",
+			 num(m->smape), "mase", num(m->mase), "coverage", num(m->coverage), "width",
+			 num(m->width));
 }
 
 static void print_json(const mc_backtest_result *r)

@@ -156,8 +156,8 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx)
 	} else {
 		print_leaderboard(ctx, r);
 		print_test(ctx, r, o.interval_level);
-		mc_info(ctx, "\n%.1f s in all, %.0f%% of it inside XGBoost\n", r->seconds,
-			100 * r->xgb_seconds / (r->seconds > 0 ? r->seconds : 1));
+		mc_info(ctx, "\n%.1f s in all, %.0f%% of the threads' time inside XGBoost\n",
+			r->seconds, 100 * r->xgb_share);
 		mc_info(ctx, "bundle written to %s\n", r->bundle_dir);
 	}
 	mc_train_result_free(r);

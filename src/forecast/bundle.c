@@ -137,7 +137,7 @@ static json_t *training_json(const mc_train_result *r, const mc_train_opts *o)
 {
 	return json_pack(
 		"{s:o, s:{s:o}, s:{s:o, s:o}, s:{s:o, s:o}, s:{s:I, s:I, s:I}, s:s, s:i, s:s, "
-		"s:I, s:i, s:f, s:f, s:o}",
+		"s:I, s:i, s:f, s:f, s:o, s:o}",
 		"until", date_json(r->test_to), "train", "targets_to", date_json(r->train_to),
 		"validation", "targets_from", date_json(r->valid_from), "targets_to",
 		date_json(r->valid_to), "test", "targets_from", date_json(r->test_from),
@@ -146,7 +146,8 @@ static json_t *training_json(const mc_train_result *r, const mc_train_opts *o)
 		"data_sha256", r->data_sha256, "trials", (int)r->ntrials, "search",
 		o->search == MC_SEARCH_TPE ? "tpe" : "random", "seed", (json_int_t)o->seed,
 		"early_stopping_rounds", o->early_stopping_rounds, "seconds", r->seconds,
-		"xgboost_seconds", r->xgb_seconds, "mase_scale", num(r->mase_scale));
+		"xgboost_seconds", r->xgb_seconds, "xgboost_share", num(r->xgb_share), "mase_scale",
+		num(r->mase_scale));
 }
 
 json_t *mc_fc_bundle_json(const mc_train_result *r, const mc_train_opts *o, const mc_panel *p,

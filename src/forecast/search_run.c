@@ -277,6 +277,7 @@ mc_code mc_fc_search_run(const mc_fc_search *job, mc_fc_search_result *res, mc_e
 	}
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_cond_init(&r.told, NULL);
+	double t0 = now_s();
 	pthread_t extra[7];
 	int started = 0;
 	for (; started < job->workers - 1 && started < 7; started++)
@@ -285,6 +286,8 @@ mc_code mc_fc_search_run(const mc_fc_search *job, mc_fc_search_result *res, mc_e
 	worker(&r);
 	for (int i = 0; i < started; i++)
 		pthread_join(extra[i], NULL);
+	res->wall_seconds = now_s() - t0;
+	res->workers = started + 1;
 	pthread_mutex_destroy(&r.lock);
 	pthread_cond_destroy(&r.told);
 	mc_search_free(r.search);

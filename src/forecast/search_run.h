@@ -25,6 +25,8 @@ typedef struct mc_fc_search_result {
 	size_t best;
 	mc_xgb_model *model; /* the best trial's model (trained on the train rows) */
 	double xgb_seconds;  /* summed over trials */
+	double wall_seconds; /* of the whole search */
+	int workers;
 } mc_fc_search_result;
 
 /* Check every parameter of the space names an XGBoost setting we can set. */

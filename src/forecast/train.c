@@ -455,10 +455,14 @@ mc_code mc_train(const mc_table *lake_rows, const mc_train_opts *o, const char *
 	double t1 = now_s();
 	if (!rc)
 		rc = refit(&r, res, &rounds, err);
-	res->xgb_seconds += now_s() - t1;
+	double refit_s = now_s() - t1;
+	res->xgb_seconds += refit_s;
 	json_t *meta = NULL;
 	if (!rc) {
 		res->seconds = now_s() - t0;
+		double serial = res->seconds - r.search.wall_seconds;
+		double thread_s = r.search.workers * r.search.wall_seconds + serial;
+		res->xgb_share = thread_s > 0 ? res->xgb_seconds / thread_s : NAN;
 		meta = mc_fc_bundle_json(res, o, r.panel, &r.vocabs, r.space, &r.base, rounds);
 		rc = meta ? mc_fc_write_bundle(models_dir, r.final, meta, lake_rows, r.panel,
 					       res->bundle_dir, sizeof res->bundle_dir, err)
