@@ -146,6 +146,14 @@ typedef struct mc_forecast {
 mc_code mc_bundle_forecast(const mc_bundle *b, const mc_panel *p, int32_t as_of, int horizons,
 			   bool use_panel_targets, mc_forecast **out, size_t *n, mc_error *err);
 
+/*
+ * The same, also handing over the feature rows (n × mc_features_count()
+ * floats, NaN = missing) in *features when it is not NULL; caller frees.
+ */
+mc_code mc_bundle_forecast_rows(const mc_bundle *b, const mc_panel *p, int32_t as_of, int horizons,
+				bool use_panel_targets, mc_forecast **out, size_t *n,
+				float **features, mc_error *err);
+
 /* ---- backtests ---- */
 
 typedef struct mc_backtest_opts {

@@ -151,6 +151,46 @@ static mc_code write_output(const char *path, out_kind kind, const mc_panel *p,
 	return rc;
 }
 
+/*
+ * --features FILE.csv: what the model saw, one row per forecast: the series,
+ * target and horizon, every feature (empty = missing), and the model's raw
+ * output (the predicted change before the horizon's weight).  For audits, and
+ * for checking the model in another XGBoost client.
+ */
+static mc_code write_features(const char *path, const mc_panel *p, const mc_forecast *f, size_t n,
+			      const float *X, mc_error *err)
+{
+	size_t nf = mc_features_count();
+	mc_buf b = MC_BUF_INIT;
+	mc_buf_printf(&b, "state,city,milk_type,channel,target_date,h");
+	for (size_t j = 0; j < nf; j++)
+		mc_buf_printf(&b, ",f_%s", mc_features_defs()[j].name); /* names repeat the ids */
+	mc_buf_printf(&b, ",model_change\n");
+	for (size_t i = 0; i < n; i++) {
+		const mc_panel_series *s = &p->series[f[i].series];
+		const char *names[4] = {s->state, s->city, s->milk_type, s->channel};
+		for (int j = 0; j < 4; j++) {
+			csv_field(&b, names[j]);
+			mc_buf_putc(&b, ',');
+		}
+		char t[11];
+		mc_date_format_iso(f[i].target, t);
+		mc_buf_printf(&b, "%s,%d", t, f[i].h);
+		for (size_t j = 0; j < nf; j++) {
+			float v = X[i * nf + j];
+			if (isnan(v))
+				mc_buf_putc(&b, ',');
+			else
+				mc_buf_printf(&b, ",%.9g", (double)v);
+		}
+		mc_buf_printf(&b, ",%.9g\n", f[i].model_price - f[i].last);
+	}
+	mc_code rc = b.data ? mc_write_file_atomic(path, b.data, b.len, err)
+			    : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	mc_buf_release(&b);
+	return rc;
+}
+
 /* ---- the HTML report ---- */
 
 static mc_code write_report(const mc_ctx *ctx, const mc_bundle *b, const mc_panel *p, int32_t as_of,
@@ -210,7 +250,7 @@ out:
 /* ---- the command ---- */
 
 typedef struct predict_args {
-	const char *as_of, *model, *output;
+	const char *as_of, *model, *output, *features;
 	long horizon;
 	bool no_report;
 } predict_args;
@@ -226,6 +266,8 @@ static int parse(int argc, char **argv, mc_ctx *ctx, predict_args *a, int32_t *a
 		MC_OPT_STRING('o', "output", &a->output, "FILE",
 			      "forecasts: .csv, .parquet, .json"),
 		MC_OPT_FLAG(0, "no-report", &a->no_report, "skip the HTML report"),
+		MC_OPT_STRING(0, "features", &a->features, "FILE",
+			      "also write each forecast's feature row and raw model output (CSV)"),
 		MC_OPT_END(),
 	};
 	int n = mc_parse_options(argc, argv, opts, &help, ctx);
@@ -310,6 +352,7 @@ int cmd_predict(int argc, char **argv, mc_ctx *ctx)
 	mc_bundle *b = NULL;
 	mc_panel *p = NULL;
 	mc_forecast *f = NULL;
+	float *X = NULL;
 	size_t n = 0;
 	bool snap = false;
 	char report[4300] = "";
@@ -317,9 +360,9 @@ int cmd_predict(int argc, char **argv, mc_ctx *ctx)
 	if (!rc)
 		rc = load_panel(ctx, b, as_of, &p, &snap, &err);
 	if (!rc)
-		rc = mc_bundle_forecast(b, p, as_of,
-					a.horizon ? (int)a.horizon : mc_bundle_horizons(b), false,
-					&f, &n, &err);
+		rc = mc_bundle_forecast_rows(b, p, as_of,
+					     a.horizon ? (int)a.horizon : mc_bundle_horizons(b),
+					     false, &f, &n, a.features ? &X : NULL, &err);
 	if (!rc && n == 0)
 		rc = mc_fail(&err, MC_ERR_EMPTY,
 			     "no series has enough history on %s (%d prices in the last %d "
@@ -327,6 +370,8 @@ int cmd_predict(int argc, char **argv, mc_ctx *ctx)
 			     a.as_of, MC_FEATURES_MIN_OBS, MC_FEATURES_LOOKBACK);
 	if (!rc)
 		rc = write_output(a.output, kind, p, f, n, &err);
+	if (!rc && a.features)
+		rc = write_features(a.features, p, f, n, X, &err);
 	if (!rc && !a.no_report)
 		rc = write_report(ctx, b, p, as_of, f, n, report, sizeof report, &err);
 	if (!rc)
@@ -334,11 +379,13 @@ int cmd_predict(int argc, char **argv, mc_ctx *ctx)
 	if (!rc && as_of < mc_bundle_until(b)) {
 		char u[11];
 		mc_date_format_iso(mc_bundle_until(b), u);
-		mc_info(ctx, "note: the model was trained on data up to %s, after --as-of; for an "
-			     "honest replay train with --until before %s\n",
+		mc_info(ctx,
+			"note: the model was trained on data up to %s, after --as-of; for an "
+			"honest replay train with --until before %s\n",
 			u, a.as_of);
 	}
 	free(f);
+	free(X);
 	mc_panel_free(p);
 	mc_bundle_free(b);
 	return rc ? mc_die_error(&err) : MC_EXIT_OK;

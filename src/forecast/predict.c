@@ -268,8 +268,18 @@ static mc_code predict_batch(const mc_bundle *b, const float *X, size_t n, mc_fo
 mc_code mc_bundle_forecast(const mc_bundle *b, const mc_panel *p, int32_t as_of, int horizons,
 			   bool use_panel_targets, mc_forecast **out, size_t *nout, mc_error *err)
 {
+	return mc_bundle_forecast_rows(b, p, as_of, horizons, use_panel_targets, out, nout, NULL,
+				       err);
+}
+
+mc_code mc_bundle_forecast_rows(const mc_bundle *b, const mc_panel *p, int32_t as_of, int horizons,
+				bool use_panel_targets, mc_forecast **out, size_t *nout,
+				float **features, mc_error *err)
+{
 	*out = NULL;
 	*nout = 0;
+	if (features)
+		*features = NULL;
 	if (horizons < 1 || horizons > b->horizons)
 		return mc_fail(err, MC_ERR_INVALID,
 			       "the model forecasts 1 to %d publications ahead, "
@@ -316,7 +326,10 @@ mc_code mc_bundle_forecast(const mc_bundle *b, const mc_panel *p, int32_t as_of,
 		}
 	}
 	mc_code rc = predict_batch(b, X, n, f, err);
-	free(X);
+	if (!rc && features)
+		*features = X;
+	else
+		free(X);
 	if (rc) {
 		free(f);
 		return rc;

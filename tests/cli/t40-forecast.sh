@@ -87,6 +87,11 @@ expect_exit 0 "$MILKCAST" predict --as-of 2025-03-31 --no-report --output "$TMP/
 assert_eq "$(json_get "$TMP/f.json" "len(j)")" $((193 * 6)) "JSON rows"
 pass "Parquet and JSON outputs"
 
+# Python's xgboost loads model.ubj and predicts the same on the same feature rows.
+expect_exit 0 "$MILKCAST" predict --as-of 2025-03-31 --no-report --output "$TMP/g.csv" --features "$TMP/features.csv"
+$PY "$MC_SRC/tests/oracle/xgb_bundle_check.py" "$bundle" "$TMP/features.csv" || fail "Python's xgboost disagrees"
+pass "Python's xgboost gives the same predictions from model.ubj"
+
 # Bad input: clear errors, non-zero exits.
 expect_exit 2 "$MILKCAST" predict --output "$TMP/x.csv"
 assert_contains "$TMP/err" "--as-of"
