@@ -771,15 +771,15 @@ static mc_code prepare(setup *su, mc_error *err)
 		su->k0 = (size_t)k0;
 	}
 	mc_panel_free(pu);
-	mc_ds_spec s = {H, 0, su->valid_from};
+	mc_ds_spec s = {H, 0, su->valid_from, false};
 	if (!rc)
 		rc = mc_dataset_build(su->p, &su->v, &s, &su->train, err);
-	s = (mc_ds_spec){H, su->valid_from, su->ndates_until};
+	s = (mc_ds_spec){H, su->valid_from, su->ndates_until, false};
 	if (!rc)
 		rc = mc_dataset_build(su->p, &su->v, &s, &su->valid, err);
 	/* mc_backtest's rows: origins from k0 (the last date before EVAL_FROM) on. */
 	mc_dataset *all = NULL;
-	s = (mc_ds_spec){H, su->k0 + 1, su->p->ndates};
+	s = (mc_ds_spec){H, su->k0 + 1, su->p->ndates, false};
 	if (!rc)
 		rc = mc_dataset_build(su->p, &su->v, &s, &all, err);
 	size_t *idx = NULL;

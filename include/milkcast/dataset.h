@@ -6,6 +6,7 @@
 #ifndef MILKCAST_DATASET_H
 #define MILKCAST_DATASET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ typedef struct mc_dataset {
 typedef struct mc_ds_spec {
 	int horizons;
 	size_t target_from, target_to;
+	bool rows_only; /* fill row and y only, X stays NULL (for scoring recursive forecasts) */
 } mc_ds_spec;
 
 mc_code mc_dataset_build(const mc_panel *p, const mc_vocabs *v, const mc_ds_spec *spec,

@@ -27,11 +27,17 @@
 
 #define MC_MAX_HORIZONS 12
 
+typedef enum mc_strategy {
+	MC_STRATEGY_RECURSIVE = 0, /* a one-step model run forward (the default) */
+	MC_STRATEGY_DIRECT = 1,	   /* one model for every horizon, h a feature */
+} mc_strategy;
+
 typedef struct mc_train_opts {
-	int32_t until;		   /* last date used (INT32_MAX = all) */
-	int trials;		   /* search budget */
-	mc_search_algo search;	   /* TPE or random */
-	int horizons;		   /* 1..MC_MAX_HORIZONS */
+	int32_t until;	       /* last date used (INT32_MAX = all) */
+	int trials;	       /* search budget */
+	mc_search_algo search; /* TPE or random */
+	int horizons;	       /* 1..MC_MAX_HORIZONS */
+	mc_strategy strategy;
 	uint64_t seed;		   /* search and XGBoost seed */
 	int threads;		   /* total threads (trials run two at a time) */
 	const char *space_path;	   /* NULL = the built-in space */
@@ -100,6 +106,8 @@ typedef struct mc_train_result {
 	 * counts as time outside XGBoost.
 	 */
 	double xgb_share;
+	/* Wall seconds of each stage: features and rows, search, evaluation, refit, writing. */
+	double phase[5];
 	char bundle_dir[4096];
 	char data_sha256[65];
 } mc_train_result;
@@ -133,8 +141,9 @@ typedef struct mc_forecast {
 	int steps;     /* publications from the origin to the target (the model's h) */
 	int32_t as_of, origin, target;
 	double last, price, lower, upper;
-	double model_price; /* the model's own forecast, even where the bundle falls back */
-	bool from_model;    /* false: the last value (fallback horizon) */
+	double model_price;  /* the model's own forecast, even where the bundle falls back */
+	double model_output; /* XGBoost's raw output for the row (a change in price) */
+	bool from_model;     /* false: the last value (fallback horizon) */
 } mc_forecast;
 
 /*

@@ -46,6 +46,19 @@ mc_code mc_panel_from_table(const mc_table *lake_rows, int32_t until, mc_panel *
 			    mc_error *err);
 void mc_panel_free(mc_panel *p);
 
+/*
+ * A copy holding dates 0..k only (every series kept, fills and group means
+ * recomputed): the panel as it stood at date index k.
+ */
+mc_code mc_panel_head(const mc_panel *p, size_t k, mc_panel **out, mc_error *err);
+
+/*
+ * Append a date after the last with one price per series (NaN = missing);
+ * fills and group means follow.  Recursive forecasts append their own
+ * predictions this way.  On error p is unchanged.
+ */
+mc_code mc_panel_append(mc_panel *p, int32_t date, const double *prices, mc_error *err);
+
 /* Index of the last date ≤ day, or -1 when every date is later. */
 long mc_panel_date_index(const mc_panel *p, int32_t day);
 /* Series index by names (the kind follows from them), or -1. */

@@ -183,7 +183,7 @@ static mc_code write_features(const char *path, const mc_panel *p, const mc_fore
 			else
 				mc_buf_printf(&b, ",%.9g", (double)v);
 		}
-		mc_buf_printf(&b, ",%.9g\n", f[i].model_price - f[i].last);
+		mc_buf_printf(&b, ",%.9g\n", f[i].model_output);
 	}
 	mc_code rc = b.data ? mc_write_file_atomic(path, b.data, b.len, err)
 			    : mc_fail(err, MC_ERR_NOMEM, "out of memory");

@@ -90,13 +90,16 @@ static void print_test(const mc_ctx *ctx, const mc_train_result *r, double level
 
 static int parse_train_opts(int argc, char **argv, mc_ctx *ctx, mc_train_opts *o)
 {
-	const char *until = NULL, *search = NULL, *space = NULL;
+	const char *until = NULL, *search = NULL, *space = NULL, *strategy = NULL;
 	long trials = o->trials, horizons = o->horizons, seed = (long)o->seed, threads = o->threads;
 	const mc_option opts[] = {
 		MC_OPT_STRING(0, "until", &until, "DATE", "train on lake data dated up to DATE"),
 		MC_OPT_INT(0, "trials", &trials, "N", "search budget (default 25)"),
 		MC_OPT_STRING(0, "search", &search, "ALGO", "tpe (default) or random"),
 		MC_OPT_INT(0, "horizons", &horizons, "H", "publications ahead, 1-12 (default 6)"),
+		MC_OPT_STRING(0, "strategy", &strategy, "S",
+			      "recursive (default: a one-step model run forward) or direct (one "
+			      "model, the horizon a feature)"),
 		MC_OPT_INT(0, "seed", &seed, "S", "seed of the search and XGBoost (default 42)"),
 		MC_OPT_INT(0, "threads", &threads, "T", "threads in all (default 2)"),
 		MC_OPT_STRING(0, "space", &space, "FILE",
@@ -113,6 +116,11 @@ static int parse_train_opts(int argc, char **argv, mc_ctx *ctx, mc_train_opts *o
 	if (search && strcmp(search, "tpe") && strcmp(search, "random"))
 		return mc_usage_error(help.usage, "--search is tpe or random, not '%s'", search);
 	o->search = search && !strcmp(search, "random") ? MC_SEARCH_RANDOM : MC_SEARCH_TPE;
+	if (strategy && strcmp(strategy, "recursive") && strcmp(strategy, "direct"))
+		return mc_usage_error(help.usage, "--strategy is recursive or direct, not '%s'",
+				      strategy);
+	o->strategy = strategy && !strcmp(strategy, "direct") ? MC_STRATEGY_DIRECT
+							      : MC_STRATEGY_RECURSIVE;
 	if (seed < 0)
 		return mc_usage_error(help.usage, "--seed must be 0 or more");
 	o->trials = (int)trials;
@@ -158,6 +166,10 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx)
 		print_test(ctx, r, o.interval_level);
 		mc_info(ctx, "\n%.1f s in all, %.0f%% of the threads' time inside XGBoost\n",
 			r->seconds, 100 * r->xgb_share);
+		mc_verbose(ctx,
+			   "stages: features and rows %.2f s, search %.2f s, evaluation %.2f s, "
+			   "refit %.2f s, writing %.2f s\n",
+			   r->phase[0], r->phase[1], r->phase[2], r->phase[3], r->phase[4]);
 		mc_info(ctx, "bundle written to %s\n", r->bundle_dir);
 	}
 	mc_train_result_free(r);

@@ -20,10 +20,10 @@ static mc_code grow(mc_dataset *d, size_t *cap)
 	if (d->n < *cap)
 		return MC_OK;
 	size_t c = *cap ? 2 * *cap : 4096;
-	float *X = realloc(d->X, c * d->ncol * sizeof *X);
+	float *X = d->ncol ? realloc(d->X, c * d->ncol * sizeof *X) : NULL;
 	if (X)
 		d->X = X;
-	float *y = X ? realloc(d->y, c * sizeof *y) : NULL;
+	float *y = X || !d->ncol ? realloc(d->y, c * sizeof *y) : NULL;
 	if (y)
 		d->y = y;
 	mc_ds_row *r = y ? realloc(d->row, c * sizeof *r) : NULL;
@@ -56,8 +56,10 @@ static mc_code series_rows(const mc_panel *p, const mc_vocabs *v, const mc_ds_sp
 				continue;
 			if (grow(d, cap))
 				return MC_ERR_NOMEM;
-			float *x = d->X + d->n * d->ncol;
-			if (first != SIZE_MAX) {
+			float *x = d->ncol ? d->X + d->n * d->ncol : NULL;
+			if (!x) {
+				/* rows only */
+			} else if (first != SIZE_MAX) {
 				memcpy(x, d->X + first * d->ncol, d->ncol * sizeof *x);
 				mc_features_retarget(p, k, h, p->dates[t], x);
 			} else {
@@ -83,7 +85,7 @@ mc_code mc_dataset_build(const mc_panel *p, const mc_vocabs *v, const mc_ds_spec
 	mc_dataset *d = calloc(1, sizeof *d);
 	if (!d)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	d->ncol = mc_features_count();
+	d->ncol = spec->rows_only ? 0 : mc_features_count();
 	size_t cap = 0;
 	for (size_t s = 0; s < p->nseries; s++)
 		if (series_rows(p, v, spec, s, d, &cap)) {

@@ -342,6 +342,122 @@ static mc_code build(const mc_table *t, int32_t until, mc_panel *p)
 	return rc;
 }
 
+/* Forward fills, first observations and group means from the prices. */
+static mc_code derive(mc_panel *p)
+{
+	size_t cells = p->nseries * p->ndates;
+	free(p->ffill);
+	free(p->group_mean);
+	free(p->nat_mean);
+	p->group_mean = p->nat_mean = NULL;
+	p->ffill = malloc((cells ? cells : 1) * sizeof *p->ffill);
+	if (!p->ffill)
+		return MC_ERR_NOMEM;
+	forward_fill(p);
+	for (size_t s = 0; s < p->nseries; s++) {
+		mc_panel_series *ps = &p->series[s];
+		ps->nobs = 0;
+		ps->first_obs = p->ndates;
+		for (size_t d = 0; d < p->ndates; d++)
+			if (!isnan(p->price[s * p->ndates + d]) && !ps->nobs++)
+				ps->first_obs = d;
+	}
+	mc_code rc = group_means(p, p->ngroups, false, &p->group_mean);
+	if (!rc)
+		rc = group_means(p, p->nnat_groups, true, &p->nat_mean);
+	return rc;
+}
+
+static mc_code copy_series(const mc_panel_series *from, mc_panel_series *to)
+{
+	*to = *from;
+	to->kind = strdup(from->kind);
+	to->state = strdup(from->state);
+	to->city = strdup(from->city);
+	to->milk_type = strdup(from->milk_type);
+	to->channel = strdup(from->channel);
+	return to->kind && to->state && to->city && to->milk_type && to->channel ? MC_OK
+										 : MC_ERR_NOMEM;
+}
+
+/* A panel with the first `ndates` dates of p, room for `extra` more. */
+static mc_code head_copy(const mc_panel *p, size_t ndates, size_t extra, mc_panel *q)
+{
+	q->ndates = ndates;
+	q->ngroups = p->ngroups;
+	q->nnat_groups = p->nnat_groups;
+	q->dates = malloc((ndates + extra + 1) * sizeof *q->dates);
+	q->series = calloc(p->nseries ? p->nseries : 1, sizeof *q->series);
+	q->price = malloc((p->nseries * (ndates + extra) + 1) * sizeof *q->price);
+	if (!q->dates || !q->series || !q->price)
+		return MC_ERR_NOMEM;
+	memcpy(q->dates, p->dates, ndates * sizeof *q->dates);
+	for (size_t s = 0; s < p->nseries; s++) {
+		q->nseries = s + 1;
+		if (copy_series(&p->series[s], &q->series[s]))
+			return MC_ERR_NOMEM;
+		for (size_t d = 0; d < ndates; d++)
+			q->price[s * (ndates + extra) + d] = p->price[s * p->ndates + d];
+	}
+	return MC_OK;
+}
+
+mc_code mc_panel_head(const mc_panel *p, size_t k, mc_panel **out, mc_error *err)
+{
+	*out = NULL;
+	if (k >= p->ndates)
+		return mc_fail(err, MC_ERR_INVALID, "panel date index %zu is past its %zu dates", k,
+			       p->ndates);
+	mc_panel *q = calloc(1, sizeof *q);
+	mc_code rc = q ? head_copy(p, k + 1, 0, q) : MC_ERR_NOMEM;
+	if (!rc)
+		rc = derive(q);
+	if (rc) {
+		mc_panel_free(q);
+		return mc_fail(err, rc, "out of memory copying the price panel");
+	}
+	*out = q;
+	return MC_OK;
+}
+
+mc_code mc_panel_append(mc_panel *p, int32_t date, const double *prices, mc_error *err)
+{
+	if (p->ndates && date <= p->dates[p->ndates - 1])
+		return mc_fail(err, MC_ERR_INVALID,
+			       "an appended date must follow the panel's last");
+	mc_panel grown = {0};
+	mc_code rc = head_copy(p, p->ndates, 1, &grown);
+	if (!rc) {
+		size_t n = grown.ndates + 1;
+		grown.dates[grown.ndates] = date;
+		for (size_t s = 0; s < p->nseries; s++)
+			grown.price[s * n + grown.ndates] = prices[s];
+		grown.ndates = n;
+		rc = derive(&grown);
+	}
+	if (rc) {
+		for (size_t s = 0; s < grown.nseries; s++)
+			series_free(&grown.series[s]);
+		free(grown.series);
+		free(grown.dates);
+		free(grown.price);
+		free(grown.ffill);
+		free(grown.group_mean);
+		free(grown.nat_mean);
+		return mc_fail(err, rc, "out of memory extending the price panel");
+	}
+	for (size_t s = 0; s < p->nseries; s++)
+		series_free(&p->series[s]);
+	free(p->series);
+	free(p->dates);
+	free(p->price);
+	free(p->ffill);
+	free(p->group_mean);
+	free(p->nat_mean);
+	*p = grown;
+	return MC_OK;
+}
+
 mc_code mc_panel_from_table(const mc_table *t, int32_t until, mc_panel **out, mc_error *err)
 {
 	*out = NULL;

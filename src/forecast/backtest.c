@@ -80,7 +80,7 @@ static void score_one(accs *a, const mc_panel *p, const mc_forecast *f, size_t k
 static mc_code refit_at(const mc_bundle *b, const mc_panel *p, size_t k, const mc_xgb_params *xp,
 			mc_xgb_model **out, mc_error *err)
 {
-	mc_ds_spec spec = {b->horizons, 0, k + 1};
+	mc_ds_spec spec = {.horizons = b->recursive ? 1 : b->horizons, .target_to = k + 1};
 	mc_dataset *d;
 	mc_code rc = mc_dataset_build(p, &b->vocabs, &spec, &d, err);
 	if (!rc && d->n == 0)

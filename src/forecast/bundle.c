@@ -154,6 +154,7 @@ json_t *mc_fc_bundle_json(const mc_train_result *r, const mc_train_opts *o, cons
 			  const mc_vocabs *v, const mc_space *space, const mc_xgb_params *xp,
 			  int num_rounds)
 {
+	bool recursive = o->strategy == MC_STRATEGY_RECURSIVE;
 	mc_xgb_params best = *xp;
 	mc_fc_params_from_x(space, r->trials[r->best].x, &best);
 	char created[32];
@@ -168,13 +169,19 @@ json_t *mc_fc_bundle_json(const mc_train_result *r, const mc_train_opts *o, cons
 		space_j = json_loads((const char *)sb.data, 0, NULL);
 	mc_buf_release(&sb);
 	json_t *j = json_pack(
-		"{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:o}, s:o, s:o, s:i, s:o, s:{s:s, s:f}, s:o, "
+		"{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:o}, s:o, s:o, s:i, s:o, s:{s:s, s:f}, "
+		"s:o, "
 		"s:{s:o, s:o}, s:o, s:o, s:{s:s, s:s}, s:{s:s, s:i, s:o, s:o}}",
 		"format", BUNDLE_FORMAT, "created_at", created, "model", "file", "model.ubj",
-		"library", "xgboost", "strategy",
-		"direct: one model for every horizon, the horizon is a feature", "target",
-		"price on the target date minus the last observed price; the forecast is the "
-		"last price plus horizon_policy[h].weight times the predicted change",
+		"library", "xgboost", "strategy", recursive ? "recursive" : "direct",
+		"strategy_note",
+		recursive ? "a one-step model run forward: each step's forecasts are appended "
+			    "to the history as if published, and the model runs again"
+			  : "one model for every horizon, the horizon is a feature",
+		"target",
+		"price at the next publication (recursive) or the target date (direct) minus the "
+		"last observed price; the forecast is the last price plus horizon_policy[h].weight "
+		"times the model's change",
 		"params", xgb_params_json(&best, num_rounds), "features", features_json(),
 		"vocabularies", vocabs_json(v), "horizons", r->horizons, "horizon_policy",
 		horizons_json(r), "intervals", "method",

@@ -17,11 +17,26 @@ struct mc_bundle {
 	int horizons;
 	double level;
 	int32_t until;
+	bool recursive;			     /* the model is one-step, run forward */
 	bool use_model[MC_MAX_HORIZONS + 1]; /* by h */
 	double weight[MC_MAX_HORIZONS + 1];  /* of the model's change, by h */
 	double q_lower[MC_MAX_HORIZONS + 1], q_upper[MC_MAX_HORIZONS + 1];
 	mc_table *snapshot;
 };
+
+/*
+ * Recursive forecasts from origin k of p for `nus` series (usable at k):
+ * pred[i * steps + j] is series[i]'s price at targets[j], each step
+ * appending the previous step's prices to a copy of the panel; changes
+ * (nullable, same layout) gets the model's raw output.  X (nullable)
+ * gets the feature rows, step-major (steps × nus rows).
+ */
+mc_code mc_fc_recursive(const mc_xgb_model *m, const mc_vocabs *v, const mc_panel *p, size_t k,
+			const int32_t *targets, int steps, const size_t *series, size_t nus,
+			double *pred, double *changes, float *X, mc_error *err);
+
+/* Seconds the calling thread has spent in XGBoost inside mc_fc_recursive(). */
+double mc_fc_recursive_xgb_seconds(void);
 
 /* Predicted prices (last + model change) for every row of d. */
 mc_code mc_fc_predict_rows(const mc_xgb_model *m, const mc_dataset *d, double *price,

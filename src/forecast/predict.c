@@ -157,6 +157,11 @@ static mc_code load_meta(mc_bundle *b, mc_error *err)
 	const char *fmt = json_string_value(json_object_get(b->meta, "format"));
 	if (!fmt || strcmp(fmt, "milkcast-bundle/1") != 0)
 		return bad(err, b->dir, "'format' is not milkcast-bundle/1");
+	const char *strategy =
+		json_string_value(json_object_get(json_object_get(b->meta, "model"), "strategy"));
+	if (!strategy || (strcmp(strategy, "recursive") && strcmp(strategy, "direct")))
+		return bad(err, b->dir, "model.strategy must be \"recursive\" or \"direct\"");
+	b->recursive = !strcmp(strategy, "recursive");
 	mc_code rc = check_features(b, err);
 	if (!rc)
 		rc = load_vocabs(b, err);
@@ -245,23 +250,76 @@ static int plan_targets(const mc_panel *p, size_t k, int32_t as_of, int horizons
 	return horizons;
 }
 
-static mc_code predict_batch(const mc_bundle *b, const float *X, size_t n, mc_forecast *f,
-			     mc_error *err)
+/* The bundle's forecast and interval from the model's price, by its policy for h. */
+static void apply_policy(const mc_bundle *b, mc_forecast *f)
 {
+	int h = f->steps <= b->horizons ? f->steps : b->horizons;
+	f->from_model = b->use_model[h];
+	f->price = f->from_model ? f->last + b->weight[h] * (f->model_price - f->last) : f->last;
+	f->lower = f->price - b->q_lower[h];
+	f->upper = f->price + b->q_upper[h];
+}
+
+/* Direct: one feature row per (series, horizon) from the origin, one batch prediction. */
+static mc_code forecast_direct(const mc_bundle *b, const mc_panel *p, size_t k,
+			       const int32_t *target, const int *hfeat, int nt, mc_forecast *f,
+			       size_t n, float *X, mc_error *err)
+{
+	size_t nf = mc_features_count();
+	for (size_t i = 0; i < n; i++) {
+		size_t s = f[i].series;
+		int j = f[i].h - 1;
+		if (j == 0) {
+			mc_features_row(p, &b->vocabs, s, k, hfeat[j], target[j], X + i * nf);
+		} else { /* same origin: copy the row and change the calendar part */
+			memcpy(X + i * nf, X + (i - 1) * nf, nf * sizeof *X);
+			mc_features_retarget(p, k, hfeat[j], target[j], X + i * nf);
+		}
+	}
+	(void)nt;
 	float *out = malloc((n ? n : 1) * sizeof *out);
 	if (!out)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	mc_code rc = n ? mc_xgb_predict(b->model, X, n, mc_features_count(), out, err) : MC_OK;
+	mc_code rc = n ? mc_xgb_predict(b->model, X, n, nf, out, err) : MC_OK;
 	for (size_t i = 0; !rc && i < n; i++) {
-		int h = f[i].steps <= b->horizons ? f[i].steps : b->horizons;
-		f[i].from_model = b->use_model[h];
+		f[i].model_output = (double)out[i];
 		f[i].model_price = f[i].last + (double)out[i];
-		f[i].price =
-			f[i].from_model ? f[i].last + b->weight[h] * (double)out[i] : f[i].last;
-		f[i].lower = f[i].price - b->q_lower[h];
-		f[i].upper = f[i].price + b->q_upper[h];
 	}
 	free(out);
+	return rc;
+}
+
+/* Recursive: the one-step model run forward; feature rows come back step-major. */
+static mc_code forecast_recursive(const mc_bundle *b, const mc_panel *p, size_t k,
+				  const int32_t *target, int nt, mc_forecast *f, size_t n, float *X,
+				  mc_error *err)
+{
+	size_t nus = nt ? n / (size_t)nt : 0, nf = mc_features_count();
+	size_t *series = malloc((nus ? nus : 1) * sizeof *series);
+	double *pred = malloc((n ? n : 1) * sizeof *pred);
+	double *changes = malloc((n ? n : 1) * sizeof *changes);
+	float *steps = X ? malloc((n ? n : 1) * nf * sizeof *steps) : NULL;
+	mc_code rc = series && pred && changes && (!X || steps)
+			     ? MC_OK
+			     : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < nus; i++)
+		series[i] = f[i * (size_t)nt].series;
+	if (!rc)
+		rc = mc_fc_recursive(b->model, &b->vocabs, p, k, target, nt, series, nus, pred,
+				     changes, steps, err);
+	for (size_t i = 0; !rc && i < nus; i++)
+		for (int j = 0; j < nt; j++) {
+			size_t r = i * (size_t)nt + (size_t)j;
+			f[r].model_price = pred[r];
+			f[r].model_output = changes[r];
+			if (X) /* series-major, like the forecasts */
+				memcpy(X + r * nf, steps + ((size_t)j * nus + i) * nf,
+				       nf * sizeof *X);
+		}
+	free(series);
+	free(pred);
+	free(changes);
+	free(steps);
 	return rc;
 }
 
@@ -295,10 +353,13 @@ mc_code mc_bundle_forecast_rows(const mc_bundle *b, const mc_panel *p, int32_t a
 	int32_t target[MC_MAX_HORIZONS];
 	int hfeat[MC_MAX_HORIZONS];
 	int nt = plan_targets(p, k, as_of, horizons, use_panel_targets, target, hfeat);
+	if (b->recursive) /* each step is one publication */
+		for (int j = 0; j < nt; j++)
+			hfeat[j] = j + 1;
 	size_t cap = p->nseries * (size_t)(nt ? nt : 1);
 	mc_forecast *f = calloc(cap, sizeof *f);
-	float *X = malloc(cap * nf * sizeof *X);
-	if (!f || !X) {
+	float *X = !b->recursive || features ? malloc(cap * nf * sizeof *X) : NULL;
+	if (!f || (!X && (!b->recursive || features))) {
 		free(f);
 		free(X);
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
@@ -307,25 +368,19 @@ mc_code mc_bundle_forecast_rows(const mc_bundle *b, const mc_panel *p, int32_t a
 	for (size_t s = 0; s < p->nseries; s++) {
 		if (!mc_features_usable(p, s, k))
 			continue;
-		for (int i = 0; i < nt; i++) {
-			if (i == 0) {
-				mc_features_row(p, &b->vocabs, s, k, hfeat[i], target[i],
-						X + n * nf);
-			} else { /* same origin: copy the row and change the calendar part */
-				memcpy(X + n * nf, X + (n - 1) * nf, nf * sizeof *X);
-				mc_features_retarget(p, k, hfeat[i], target[i], X + n * nf);
-			}
-			f[n] = (mc_forecast){.series = s,
-					     .h = i + 1,
-					     .steps = hfeat[i],
-					     .as_of = as_of,
-					     .origin = p->dates[k],
-					     .target = target[i],
-					     .last = mc_features_last(p, s, k)};
-			n++;
-		}
+		for (int i = 0; i < nt; i++)
+			f[n++] = (mc_forecast){.series = s,
+					       .h = i + 1,
+					       .steps = hfeat[i],
+					       .as_of = as_of,
+					       .origin = p->dates[k],
+					       .target = target[i],
+					       .last = mc_features_last(p, s, k)};
 	}
-	mc_code rc = predict_batch(b, X, n, f, err);
+	mc_code rc = b->recursive ? forecast_recursive(b, p, k, target, nt, f, n, X, err)
+				  : forecast_direct(b, p, k, target, hfeat, nt, f, n, X, err);
+	for (size_t i = 0; !rc && i < n; i++)
+		apply_policy(b, &f[i]);
 	if (!rc && features)
 		*features = X;
 	else

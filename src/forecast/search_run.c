@@ -4,9 +4,8 @@
  * validation rows.  The search object is shared under a mutex.
  *
  * Deterministic whatever the timing: results are told to the search in trial
- * order, and trial k is asked only once trials 0 .. k − workers have been
- * told, so the search sees the same history at every ask in every run (with
- * two workers, trial k is suggested knowing every trial but k − 1).
+ * order, and trial k is asked only once trials 0 .. k − LAG have been told,
+ * so the search sees the same history at every ask in every run.
  */
 #include "forecast/search_run.h"
 
@@ -110,6 +109,15 @@ typedef struct runner {
 	mc_error last_fail; /* why the last failed trial failed */
 } runner;
 
+/*
+ * Trial k is suggested knowing trials 0 .. k − LAG.  LAG = workers would be
+ * enough for determinism, but then a worker that finishes a short trial waits
+ * for the other's long one; twice the workers keeps both busy, at the price of
+ * TPE not yet seeing the few most recent trials (hyperopt's parallel backends
+ * ignore running trials the same way).
+ */
+#define LAG(r) (2 * (r)->job->workers)
+
 /* Under the lock: tell the search every finished trial below `upto`, in order. */
 static void apply_results(runner *r, int upto)
 {
@@ -129,13 +137,13 @@ static int take_trial(runner *r, double *x)
 {
 	int id = -1;
 	pthread_mutex_lock(&r->lock);
-	int want = r->next - r->job->workers + 1; /* results this ask must see */
+	int want = r->next - LAG(r) + 1; /* results this ask must see */
 	for (;;) {
 		apply_results(r, want);
 		if (r->rc || r->applied >= want || r->next >= r->job->trials)
 			break;
 		pthread_cond_wait(&r->told, &r->lock);
-		want = r->next - r->job->workers + 1;
+		want = r->next - LAG(r) + 1;
 	}
 	if (!r->rc && r->next < r->job->trials) {
 		mc_error e = MC_ERROR_INIT;

@@ -25,6 +25,7 @@ void mc_train_opts_init(mc_train_opts *o)
 	o->test_frac = 0.15;
 	o->interval_level = 0.9;
 	o->early_stopping_rounds = 20;
+	o->strategy = MC_STRATEGY_RECURSIVE;
 }
 
 void mc_train_result_free(mc_train_result *r)
@@ -70,29 +71,97 @@ static mc_code choose_split(const mc_panel *p, const mc_train_opts *o, split *sp
 	return MC_OK;
 }
 
-static mc_code build_sets(const mc_panel *p, const mc_vocabs *v, int H, const split *sp,
-			  mc_dataset **train, mc_dataset **valid, mc_dataset **test,
-			  mc_dataset **all, mc_error *err)
+/* The rows each stage needs; a recursive model trains and is searched on h = 1 only. */
+typedef struct sets {
+	mc_dataset *fit, *stop;	  /* search: training rows, validation rows (early stopping) */
+	mc_dataset *valid, *test; /* every horizon: weights, fallback, intervals; report */
+	mc_dataset *all;	  /* the refit */
+} sets;
+
+static void sets_free(sets *s)
 {
-	mc_ds_spec s = {H, 0, sp->valid_from};
-	mc_code rc = mc_dataset_build(p, v, &s, train, err);
-	s = (mc_ds_spec){H, sp->valid_from, sp->test_from};
+	mc_dataset_free(s->fit);
+	mc_dataset_free(s->stop);
+	mc_dataset_free(s->valid);
+	mc_dataset_free(s->test);
+	mc_dataset_free(s->all);
+}
+
+static mc_code build_sets(const mc_panel *p, const mc_vocabs *v, int H, bool recursive,
+			  const split *sp, sets *out, mc_error *err)
+{
+	int Hs = recursive ? 1 : H;
+	mc_ds_spec s = {Hs, 0, sp->valid_from, false};
+	mc_code rc = mc_dataset_build(p, v, &s, &out->fit, err);
+	s = (mc_ds_spec){Hs, sp->valid_from, sp->test_from, false};
 	if (!rc)
-		rc = mc_dataset_build(p, v, &s, valid, err);
-	s = (mc_ds_spec){H, sp->test_from, sp->end};
+		rc = mc_dataset_build(p, v, &s, &out->stop, err);
+	/* Recursive forecasts are scored on these rows but computed from the panel. */
+	s = (mc_ds_spec){H, sp->valid_from, sp->test_from, recursive};
 	if (!rc)
-		rc = mc_dataset_build(p, v, &s, test, err);
-	s = (mc_ds_spec){H, 0, sp->end};
+		rc = mc_dataset_build(p, v, &s, &out->valid, err);
+	s = (mc_ds_spec){H, sp->test_from, sp->end, recursive};
 	if (!rc)
-		rc = mc_dataset_build(p, v, &s, all, err);
-	if (!rc && (!(*train)->n || !(*valid)->n || !(*test)->n))
+		rc = mc_dataset_build(p, v, &s, &out->test, err);
+	s = (mc_ds_spec){Hs, 0, sp->end, false};
+	if (!rc)
+		rc = mc_dataset_build(p, v, &s, &out->all, err);
+	if (!rc && (!out->fit->n || !out->stop->n || !out->test->n))
 		rc = mc_fail(err, MC_ERR_EMPTY,
 			     "no usable rows in the %s window (series need %d prices before an "
 			     "origin)",
-			     !(*train)->n   ? "training"
-			     : !(*valid)->n ? "validation"
-					    : "test",
+			     !out->fit->n    ? "training"
+			     : !out->stop->n ? "validation"
+					     : "test",
 			     MC_FEATURES_MIN_OBS);
+	return rc;
+}
+
+/*
+ * Recursive forecasts for every row of d: for each origin in d, the model is
+ * run forward from it for every series usable there, and each row takes the
+ * forecast of its series and horizon.
+ */
+static mc_code recursive_rows(const mc_panel *p, const mc_vocabs *v, const mc_xgb_model *m,
+			      const mc_dataset *d, double *price, mc_error *err)
+{
+	size_t *series = malloc((p->nseries ? p->nseries : 1) * sizeof *series);
+	long *slot = malloc((p->nseries ? p->nseries : 1) * sizeof *slot);
+	double *pred = malloc((p->nseries * MC_MAX_HORIZONS + 1) * sizeof *pred);
+	mc_code rc = series && slot && pred ? MC_OK : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	size_t lo = SIZE_MAX, hi = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		lo = d->row[i].origin < lo ? d->row[i].origin : lo;
+		hi = d->row[i].origin > hi ? d->row[i].origin : hi;
+	}
+	for (size_t k = lo; !rc && d->n && k <= hi; k++) {
+		int steps = 0;
+		for (size_t i = 0; i < d->n; i++)
+			if (d->row[i].origin == k && d->row[i].h > steps)
+				steps = d->row[i].h;
+		if (!steps)
+			continue;
+		size_t nus = 0;
+		for (size_t s = 0; s < p->nseries; s++) {
+			slot[s] = -1;
+			if (mc_features_usable(p, s, k)) {
+				slot[s] = (long)nus;
+				series[nus++] = s;
+			}
+		}
+		int32_t targets[MC_MAX_HORIZONS];
+		for (int j = 0; j < steps; j++)
+			targets[j] = p->dates[k + 1 + (size_t)j];
+		rc = mc_fc_recursive(m, v, p, k, targets, steps, series, nus, pred, NULL, NULL,
+				     err);
+		for (size_t i = 0; !rc && i < d->n; i++)
+			if (d->row[i].origin == k)
+				price[i] = pred[(size_t)slot[d->row[i].series] * (size_t)steps +
+						(size_t)(d->row[i].h - 1)];
+	}
+	free(series);
+	free(slot);
+	free(pred);
 	return rc;
 }
 
@@ -143,8 +212,8 @@ static void predictions_free(predictions *pr)
 	free(pr->ma12);
 }
 
-static mc_code predict_all(const mc_panel *p, const mc_xgb_model *m, const mc_dataset *d,
-			   predictions *pr, mc_error *err)
+static mc_code predict_all(const mc_panel *p, const mc_vocabs *v, const mc_xgb_model *m,
+			   bool recursive, const mc_dataset *d, predictions *pr, mc_error *err)
 {
 	size_t n = d->n ? d->n : 1;
 	pr->model = malloc(n * sizeof(double));
@@ -159,7 +228,8 @@ static mc_code predict_all(const mc_panel *p, const mc_xgb_model *m, const mc_da
 		pr->ma4[i] = mc_dataset_moving_average(p, r->series, r->origin, 4);
 		pr->ma12[i] = mc_dataset_moving_average(p, r->series, r->origin, 12);
 	}
-	return mc_fc_predict_rows(m, d, pr->model, err);
+	return recursive ? recursive_rows(p, v, m, d, pr->model, err)
+			 : mc_fc_predict_rows(m, d, pr->model, err);
 }
 
 static double rmse_h(const mc_dataset *d, const double *pred, int h)
@@ -312,7 +382,7 @@ typedef struct run {
 	mc_panel *panel;
 	mc_vocabs vocabs;
 	mc_space *space;
-	mc_dataset *train, *valid, *test, *all;
+	sets ds;
 	mc_xgb_params base;
 	mc_fc_search_result search;
 	mc_xgb_model *final;
@@ -324,10 +394,7 @@ static void run_release(run *r)
 	mc_panel_free(r->panel);
 	mc_vocabs_free(&r->vocabs);
 	mc_space_free(r->space);
-	mc_dataset_free(r->train);
-	mc_dataset_free(r->valid);
-	mc_dataset_free(r->test);
-	mc_dataset_free(r->all);
+	sets_free(&r->ds);
 	mc_fc_search_result_release(&r->search);
 	mc_xgb_free(r->final);
 }
@@ -366,8 +433,8 @@ static mc_code prepare(run *r, const mc_table *lake_rows, mc_error *err)
 	if (!rc)
 		rc = choose_split(r->panel, o, &r->sp, err);
 	if (!rc)
-		rc = build_sets(r->panel, &r->vocabs, o->horizons, &r->sp, &r->train, &r->valid,
-				&r->test, &r->all, err);
+		rc = build_sets(r->panel, &r->vocabs, o->horizons,
+				o->strategy == MC_STRATEGY_RECURSIVE, &r->sp, &r->ds, err);
 	return rc;
 }
 
@@ -379,8 +446,8 @@ static mc_code search(run *r, mc_error *err)
 	r->base.nthread = o->threads / workers;
 	r->base.seed = o->seed;
 	r->base.early_stopping_rounds = o->early_stopping_rounds;
-	mc_fc_search job = {r->train, r->valid,	 r->space, &r->base,	o->search,
-			    o->seed,  o->trials, workers,  o->on_trial, o->ud};
+	mc_fc_search job = {r->ds.fit, r->ds.stop, r->space, &r->base,	  o->search,
+			    o->seed,   o->trials,  workers,  o->on_trial, o->ud};
 	return mc_fc_search_run(&job, &r->search, err);
 }
 
@@ -394,20 +461,23 @@ static mc_code refit(run *r, const mc_train_result *res, int *rounds, mc_error *
 	p.early_stopping_rounds = 0;
 	p.nthread = r->o->threads;
 	*rounds = p.num_round;
-	return mc_xgb_train(r->all->X, r->all->y, r->all->n, NULL, NULL, 0, r->all->ncol, NULL, &p,
-			    &r->final, NULL, err);
+	const mc_dataset *all = r->ds.all;
+	return mc_xgb_train(all->X, all->y, all->n, NULL, NULL, 0, all->ncol, NULL, &p, &r->final,
+			    NULL, err);
 }
 
 static mc_code evaluate(run *r, mc_train_result *res, mc_error *err)
 {
 	predictions pv = {0}, pt = {0};
-	mc_code rc = predict_all(r->panel, r->search.model, r->valid, &pv, err);
+	bool rec = r->o->strategy == MC_STRATEGY_RECURSIVE;
+	const mc_xgb_model *m = r->search.model;
+	mc_code rc = predict_all(r->panel, &r->vocabs, m, rec, r->ds.valid, &pv, err);
 	if (!rc)
-		rc = predict_all(r->panel, r->search.model, r->test, &pt, err);
+		rc = predict_all(r->panel, &r->vocabs, m, rec, r->ds.test, &pt, err);
 	if (!rc)
-		rc = calibrate(r->valid, &pv, r->o->interval_level, res, err);
+		rc = calibrate(r->ds.valid, &pv, r->o->interval_level, res, err);
 	if (!rc)
-		rc = test_report(r->panel, r->test, &pt, res, err);
+		rc = test_report(r->panel, r->ds.test, &pt, res, err);
 	predictions_free(&pv);
 	predictions_free(&pt);
 	return rc;
@@ -426,9 +496,9 @@ static void fill_result(const run *r, mc_train_result *res)
 	res->valid_to = p->dates[r->sp.test_from - 1];
 	res->test_from = p->dates[r->sp.test_from];
 	res->test_to = p->dates[r->sp.end - 1];
-	res->rows_train = r->train->n;
-	res->rows_valid = r->valid->n;
-	res->rows_test = r->test->n;
+	res->rows_train = r->ds.fit->n;
+	res->rows_valid = r->ds.valid->n;
+	res->rows_test = r->ds.test->n;
 	res->mase_scale = naive_scale(p, r->sp.valid_from);
 	mc_fc_panel_hash(p, res->data_sha256);
 }
@@ -443,20 +513,28 @@ mc_code mc_train(const mc_table *lake_rows, const mc_train_opts *o, const char *
 	if (!res)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	mc_code rc = prepare(&r, lake_rows, err);
+	double t1 = now_s();
 	if (!rc)
 		rc = search(&r, err);
+	double t2 = now_s();
 	if (!rc) {
 		fill_result(&r, res);
 		r.search.trials = NULL; /* now owned by res */
 		r.search.ntrials = 0;
+		double before = mc_fc_recursive_xgb_seconds();
 		rc = evaluate(&r, res, err);
+		res->xgb_seconds += mc_fc_recursive_xgb_seconds() - before;
 	}
 	int rounds = 0;
-	double t1 = now_s();
+	double t3 = now_s();
 	if (!rc)
 		rc = refit(&r, res, &rounds, err);
-	double refit_s = now_s() - t1;
-	res->xgb_seconds += refit_s;
+	double t4 = now_s();
+	res->xgb_seconds += t4 - t3;
+	res->phase[0] = t1 - t0;
+	res->phase[1] = t2 - t1;
+	res->phase[2] = t3 - t2;
+	res->phase[3] = t4 - t3;
 	json_t *meta = NULL;
 	if (!rc) {
 		res->seconds = now_s() - t0;
@@ -467,6 +545,7 @@ mc_code mc_train(const mc_table *lake_rows, const mc_train_opts *o, const char *
 		rc = meta ? mc_fc_write_bundle(models_dir, r.final, meta, lake_rows, r.panel,
 					       res->bundle_dir, sizeof res->bundle_dir, err)
 			  : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+		res->phase[4] = now_s() - t4;
 	}
 	json_decref(meta);
 	run_release(&r);

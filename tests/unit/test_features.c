@@ -213,6 +213,55 @@ static void test_snapshot_equivalence(void **state)
 	mc_panel_free(full);
 }
 
+/*
+ * A panel cut at k and extended with the real prices of k + 1 (what a
+ * recursive forecast does with its own) gives the rows of the panel built
+ * with k + 1 published.
+ */
+static void test_head_append(void **state)
+{
+	(void)state;
+	mc_error err = MC_ERROR_INIT;
+	mc_panel *full, *head, *ref;
+	assert_int_equal(mc_panel_from_table(lake, INT32_MAX, &full, &err), MC_OK);
+	mc_vocabs v;
+	assert_int_equal(mc_vocabs_from_panel(full, &v, &err), MC_OK);
+	size_t k = 120;
+	assert_int_equal(mc_panel_head(full, k, &head, &err), MC_OK);
+	assert_int_equal(head->ndates, k + 1);
+	double *col = malloc(full->nseries * sizeof *col);
+	assert_non_null(col);
+	for (size_t s = 0; s < full->nseries; s++)
+		col[s] = mc_panel_price(full, s, k + 1);
+	assert_int_equal(mc_panel_append(head, full->dates[k + 1], col, &err), MC_OK);
+	assert_int_equal(mc_panel_append(head, full->dates[k], col, &err), MC_ERR_INVALID);
+	assert_int_equal(mc_panel_from_table(lake, full->dates[k + 1], &ref, &err), MC_OK);
+	float a[64], b[64];
+	size_t compared = 0;
+	for (size_t s = 0; s < ref->nseries; s++) {
+		const mc_panel_series *ps = &ref->series[s];
+		long hs = mc_panel_find(head, ps->state, ps->city, ps->milk_type, ps->channel);
+		assert_true(hs >= 0);
+		assert_int_equal(mc_features_usable(ref, s, k + 1),
+				 mc_features_usable(head, (size_t)hs, k + 1));
+		if (!mc_features_usable(ref, s, k + 1))
+			continue;
+		mc_features_row(ref, &v, s, k + 1, 1, full->dates[k + 2], a);
+		mc_features_row(head, &v, (size_t)hs, k + 1, 1, full->dates[k + 2], b);
+		for (size_t f = 0; f < mc_features_count(); f++)
+			if (!same_float(a[f], b[f]))
+				fail_msg("feature %s of series %zu: %g built, %g appended",
+					 mc_features_defs()[f].name, s, (double)a[f], (double)b[f]);
+		compared++;
+	}
+	assert_true(compared > 150);
+	free(col);
+	mc_vocabs_free(&v);
+	mc_panel_free(ref);
+	mc_panel_free(head);
+	mc_panel_free(full);
+}
+
 static void test_panel_shape(void **state)
 {
 	(void)state;
@@ -276,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_hand_values),    cmocka_unit_test(test_panel_shape),
 		cmocka_unit_test(test_no_lookahead),   cmocka_unit_test(test_snapshot_equivalence),
 		cmocka_unit_test(test_dataset_window), cmocka_unit_test(test_next_publications),
+		cmocka_unit_test(test_head_append),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
