@@ -1,9 +1,11 @@
 /*
  * Training, the model bundle, and forecasts.
  *
- * Strategy: direct, one XGBoost model for every horizon with the horizon as a
- * feature, learning the change from the last observed price (features.h).
- * docs/forecasting.md explains the choice and the measurements behind it.
+ * Strategy: recursive by default, a one-step XGBoost model run forward over
+ * a panel extended with its own forecasts; or direct, one model for every
+ * horizon with the horizon as a feature.  Both learn the change from the
+ * last observed price (features.h).  docs/forecasting.md explains the choice
+ * and the measurements behind it.
  *
  * Time-ordered split of the publication dates up to `until`, by target date:
  * train (targets before the validation window), validation (search, early
