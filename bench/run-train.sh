@@ -61,8 +61,8 @@ printf 'python peer: %d trials in %.2f s = %.3f s per trial (best of %d), %.0f%%
 awk -v c="$c" -v p="$py" -v n="$TRIALS" \
 	'BEGIN { printf "ratio python/milkcast (%d trials, end to end): %.1fx (target >= 3x)\n", n, p / c }'
 awk -v s="$share" 'BEGIN { printf "milkcast XGBoost share: %.0f%% of 2 cores x wall time (target >= 80%%): %s\n",
-	100 * s, s >= 0.8 ? "met" : "NOT met" }'
+	100 * s, (s >= 0.8 ? "met" : "NOT met") }'
 awk -v c="$c" -v n="$TRIALS" 'BEGIN { printf "milkcast %d trials under 60 s on 2 cores: %s (%.1f s)\n",
-	n, c < 60 ? "yes" : "NO", c }'
+	n, (c < 60 ? "yes" : "NO"), c }'
 printf 'best validation RMSE: milkcast %s, python peer %s\n' \
 	"$(echo "$c_last" | field train_best_valid_rmse)" "$(echo "$py_last" | field train_best_valid_rmse)"

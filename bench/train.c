@@ -73,13 +73,19 @@ static void on_trial(void *ud, int done, int total, double loss, double best)
  * When the search started and ended.  It ends with the last trial's callback;
  * it started when the first trial to finish began: that trial is found by its
  * loss (the callback does not name it) and its own wall time subtracted.
+ * *tail: from the last-but-one trial's end to the last one's, when a worker
+ * has nothing left to run.
  */
-static void search_window(const trial_log *log, const mc_train_result *r, double *from, double *to)
+static void search_window(const trial_log *log, const mc_train_result *r, double *from, double *to,
+			  double *tail)
 {
 	*from = *to = NAN;
+	*tail = 0;
 	if (log->n == 0)
 		return;
 	*to = log->at[log->n - 1];
+	if (log->n >= 2)
+		*tail = log->at[log->n - 1] - log->at[log->n - 2];
 	for (int k = 0; k < log->n; k++)
 		for (size_t i = 0; i < r->ntrials; i++) {
 			const mc_trial *t = &r->trials[i];
@@ -131,8 +137,8 @@ static void print_result(const mc_train_result *r, double wall, double cpu, cons
 	/* Core-seconds inside XGBoost: each trial holds threads / workers
 	 * threads, the refit all of them. */
 	double xgb_core = trial_xgb * (threads / workers) + refit_xgb * threads;
-	double from, to;
-	search_window(log, r, &from, &to);
+	double from, to, tail;
+	search_window(log, r, &from, &to, &tail);
 	const mc_trial *best = &r->trials[r->best];
 
 	printf("train_rows train %zu valid %zu test %zu (series x origin x horizon)\n",
@@ -155,6 +161,9 @@ static void print_result(const mc_train_result *r, double wall, double cpu, cons
 	printf("train_phases features %.3f s search %.3f s after %.3f s (evaluate, refit, "
 	       "bundle)\n",
 	       from - t0, to - from, t1 - to);
+	printf("train_search_idle %.3f worker-s (%d workers x %.3f s - trial time; %.3f s of it "
+	       "after the last-but-one trial ended)\n",
+	       workers * (to - from) - trial_sum, workers, to - from, tail);
 	printf("train_xgboost_seconds trials %.3f s (summed over %d workers) refit %.3f s\n",
 	       trial_xgb, workers, refit_xgb);
 	printf("train_xgboost_share %.2f (XGBoost core-seconds %.2f / (%d cores x %.2f s))\n",

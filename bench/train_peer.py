@@ -257,7 +257,7 @@ def search(X_train, y_train, X_valid, y_valid, trials, clock):
         clock.add(time.perf_counter() - x0, THREADS // WORKERS)
         trial.set_user_attr("best_iteration", bst.best_iteration)
         with lock:
-            per_trial.append((time.perf_counter() - t0, bst.num_boosted_rounds()))
+            per_trial.append((t0, time.perf_counter(), bst.num_boosted_rounds()))
             if bst.best_score < best["score"]:
                 best.update(score=bst.best_score, booster=bst, trial=trial.number)
         return bst.best_score
@@ -370,8 +370,10 @@ def main():
     t3 = time.perf_counter()
 
     wall = t3 - t0
-    trial_sum = sum(s for s, _ in per_trial)
-    rounds = sum(r for _, r in per_trial)
+    trial_sum = sum(end - start for start, end, _ in per_trial)
+    rounds = sum(r for _, _, r in per_trial)
+    starts, ends = sorted(s for s, _, _ in per_trial), sorted(e for _, e, _ in per_trial)
+    window = ends[-1] - starts[0]  # first trial's start to last trial's end, as bench_train
     d = price.index
     print(f"train_rows train {len(train)} valid {len(valid)} test {len(test)}"
           " (series x origin x horizon)")
@@ -386,6 +388,9 @@ def main():
     print(f"train_ms_per_round {1e3 * trial_sum / rounds:.2f} ms (trial wall time / rounds)")
     print(f"train_phases features {t1 - t0:.3f} s search {t2 - t1:.3f} s after {t3 - t2:.3f} s"
           " (evaluate, refit, bundle)")
+    print(f"train_search_idle {WORKERS * window - trial_sum:.3f} worker-s ({WORKERS} workers"
+          f" x {window:.3f} s - trial time; {ends[-1] - ends[-2]:.3f} s of it"
+          " after the last-but-one trial ended)")
     print(f"train_xgboost_seconds trials {clock.trials:.3f} s (summed over {WORKERS} workers)"
           f" refit {clock.refit:.3f} s")
     print(f"train_xgboost_share {clock.core_seconds / (THREADS * wall):.2f}"
