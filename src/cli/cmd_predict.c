@@ -3,7 +3,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -251,9 +253,104 @@ out:
 
 typedef struct predict_args {
 	const char *as_of, *model, *output, *features;
+	const char *state, *city, *milk_type, *channel; /* filters; NULL = any */
 	long horizon;
 	bool no_report;
 } predict_args;
+
+/* ---- series filters ---- */
+
+static bool field_matches(const char *filter, const char *value)
+{
+	return !filter || !strcasecmp(filter, value);
+}
+
+static bool series_matches(const predict_args *a, const mc_panel_series *s)
+{
+	return field_matches(a->state, s->state) && field_matches(a->city, s->city) &&
+	       field_matches(a->milk_type, s->milk_type) && field_matches(a->channel, s->channel);
+}
+
+/* Levenshtein distance, capped: for suggesting names close to a misspelt one. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	if (na > 64 || nb > 64)
+		return SIZE_MAX;
+	size_t row[65];
+	for (size_t j = 0; j <= nb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= na; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= nb; j++) {
+			size_t up = row[j];
+			size_t sub = diag + (tolower((unsigned char)a[i - 1]) !=
+					     tolower((unsigned char)b[j - 1]));
+			size_t best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
+			row[j] = sub < best ? sub : best;
+			diag = up;
+		}
+	}
+	return row[nb];
+}
+
+/* "state 'Jaliscoo' has no prices up to --as-of; close: Jalisco" for the first filter matching
+ * nothing. */
+static mc_code unknown_filter(const predict_args *a, const mc_panel *p, mc_error *err)
+{
+	const char *filters[4] = {a->state, a->city, a->milk_type, a->channel};
+	static const char *const what[4] = {"state", "city", "milk type", "channel"};
+	for (int f = 0; f < 4; f++) {
+		if (!filters[f])
+			continue;
+		char close[256] = "";
+		bool found = false;
+		for (size_t s = 0; s < p->nseries && !found; s++) {
+			const mc_panel_series *ps = &p->series[s];
+			const char *v[4] = {ps->state, ps->city, ps->milk_type, ps->channel};
+			found = !strcasecmp(filters[f], v[f]);
+			if (!found && edit_distance(filters[f], v[f]) <= 3 &&
+			    !strstr(close, v[f]) && strlen(close) + strlen(v[f]) + 3 < sizeof close)
+				snprintf(close + strlen(close), sizeof close - strlen(close),
+					 "%s%s", close[0] ? ", " : "", v[f]);
+		}
+		if (!found)
+			return mc_fail(err, MC_ERR_NOT_FOUND,
+				       "%s '%s' has no prices up to --as-of%s%s", what[f],
+				       filters[f], close[0] ? "; close: " : "", close);
+	}
+	return mc_fail(err, MC_ERR_NOT_FOUND,
+		       "no series with prices up to --as-of has all of%s%s%s%s%s%s%s%s "
+		       "('milkcast lake stats' lists the series)",
+		       a->state ? " state " : "", a->state ? a->state : "", a->city ? " city " : "",
+		       a->city ? a->city : "", a->milk_type ? " milk type " : "",
+		       a->milk_type ? a->milk_type : "", a->channel ? " channel " : "",
+		       a->channel ? a->channel : "");
+}
+
+/* Keep the forecasts of the series the filters name; a named series without any is an error. */
+static mc_code filter_forecasts(const predict_args *a, const mc_panel *p, mc_forecast *f, size_t *n,
+				mc_error *err)
+{
+	if (!a->state && !a->city && !a->milk_type && !a->channel)
+		return MC_OK;
+	size_t kept = 0, matching = 0;
+	for (size_t i = 0; i < *n; i++)
+		if (series_matches(a, &p->series[f[i].series]))
+			f[kept++] = f[i];
+	for (size_t s = 0; s < p->nseries; s++)
+		matching += series_matches(a, &p->series[s]);
+	if (!matching)
+		return unknown_filter(a, p, err);
+	if (!kept)
+		return mc_fail(err, MC_ERR_EMPTY,
+			       "the %zu series matching have too little history on %s: a forecast "
+			       "needs %d prices in the last %d publications",
+			       matching, a->as_of, MC_FEATURES_MIN_OBS, MC_FEATURES_LOOKBACK);
+	*n = kept;
+	return MC_OK;
+}
 
 static int parse(int argc, char **argv, mc_ctx *ctx, predict_args *a, int32_t *as_of,
 		 out_kind *kind)
@@ -266,6 +363,11 @@ static int parse(int argc, char **argv, mc_ctx *ctx, predict_args *a, int32_t *a
 		MC_OPT_STRING('o', "output", &a->output, "FILE",
 			      "forecasts: .csv, .parquet, .json"),
 		MC_OPT_FLAG(0, "no-report", &a->no_report, "skip the HTML report"),
+		MC_OPT_STRING(0, "state", &a->state, "NAME", "only this state (as in the lake)"),
+		MC_OPT_STRING(0, "city", &a->city, "NAME", "only this city"),
+		MC_OPT_STRING(0, "milk-type", &a->milk_type, "T",
+			      "only pasteurizada or ultrapasteurizada"),
+		MC_OPT_STRING(0, "channel", &a->channel, "C", "only tiendas or autoservicios"),
 		MC_OPT_STRING(0, "features", &a->features, "FILE",
 			      "also write each forecast's feature row and raw model output (CSV)"),
 		MC_OPT_END(),
@@ -311,9 +413,13 @@ static mc_code load_panel(const mc_ctx *ctx, const mc_bundle *b, int32_t as_of, 
 	return rc;
 }
 
-static void summary(const mc_ctx *ctx, const mc_panel *p, const mc_forecast *f, size_t n,
-		    const char *output, const char *report, bool from_snapshot)
+static void summary(const mc_ctx *ctx, const predict_args *a, const mc_panel *p,
+		    const mc_forecast *f, size_t n, const char *output, const char *report,
+		    bool from_snapshot)
 {
+	size_t considered = 0;
+	for (size_t s = 0; s < p->nseries; s++)
+		considered += series_matches(a, &p->series[s]);
 	size_t series = 0;
 	for (size_t i = 0; i < n; i++)
 		series += i == 0 || f[i].series != f[i - 1].series;
@@ -323,18 +429,18 @@ static void summary(const mc_ctx *ctx, const mc_panel *p, const mc_forecast *f, 
 		json_t *o = json_pack("{s:s, s:o, s:I, s:I, s:I, s:s, s:b}", "output", output,
 				      "report", report[0] ? json_string(report) : json_null(),
 				      "series", (json_int_t)series, "rows", (json_int_t)n,
-				      "skipped", (json_int_t)(p->nseries - series), "origin",
+				      "skipped", (json_int_t)(considered - series), "origin",
 				      origin, "from_snapshot", from_snapshot);
 		mc_print_json(o);
 		return;
 	}
 	mc_info(ctx, "%zu forecasts for %zu series (last publication used: %s)%s\n", n, series,
 		origin, from_snapshot ? ", from the model's snapshot (the lake is empty)" : "");
-	if (p->nseries > series)
+	if (considered > series)
 		mc_info(ctx,
 			"%zu series skipped: fewer than %d prices in the last %d "
 			"publications\n",
-			p->nseries - series, MC_FEATURES_MIN_OBS, MC_FEATURES_LOOKBACK);
+			considered - series, MC_FEATURES_MIN_OBS, MC_FEATURES_LOOKBACK);
 	mc_info(ctx, "forecasts: %s\n", output);
 	if (report[0])
 		mc_info(ctx, "report:    %s\n", report);
@@ -363,6 +469,8 @@ int cmd_predict(int argc, char **argv, mc_ctx *ctx)
 		rc = mc_bundle_forecast_rows(b, p, as_of,
 					     a.horizon ? (int)a.horizon : mc_bundle_horizons(b),
 					     false, &f, &n, a.features ? &X : NULL, &err);
+	if (!rc && n)
+		rc = filter_forecasts(&a, p, f, &n, &err);
 	if (!rc && n == 0)
 		rc = mc_fail(&err, MC_ERR_EMPTY,
 			     "no series has enough history on %s (%d prices in the last %d "
@@ -375,7 +483,7 @@ int cmd_predict(int argc, char **argv, mc_ctx *ctx)
 	if (!rc && !a.no_report)
 		rc = write_report(ctx, b, p, as_of, f, n, report, sizeof report, &err);
 	if (!rc)
-		summary(ctx, p, f, n, a.output, report, snap);
+		summary(ctx, &a, p, f, n, a.output, report, snap);
 	if (!rc && as_of < mc_bundle_until(b)) {
 		char u[11];
 		mc_date_format_iso(mc_bundle_until(b), u);

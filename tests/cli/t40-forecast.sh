@@ -92,6 +92,18 @@ expect_exit 0 "$MILKCAST" predict --as-of 2025-03-31 --no-report --output "$TMP/
 $PY "$MC_SRC/tests/oracle/xgb_bundle_check.py" "$bundle" "$TMP/features.csv" || fail "Python's xgboost disagrees"
 pass "Python's xgboost gives the same predictions from model.ubj"
 
+# Filters: one state; a misspelt name gets close matches; a series without prices is named.
+expect_exit 0 "$MILKCAST" predict --as-of 2025-03-31 --no-report --state jalisco -o "$TMP/j.csv"
+assert_eq "$(cut -d, -f1 "$TMP/j.csv" | sort -u | tr '\n' ' ')" "Jalisco state " "filtered states"
+expect_exit 1 "$MILKCAST" predict --as-of 2025-03-31 --no-report --state Jaliscoo -o "$TMP/x.csv"
+assert_contains "$TMP/err" "state 'Jaliscoo' has no prices up to --as-of; close: Jalisco"
+expect_exit 1 "$MILKCAST" predict --as-of 2025-03-31 --no-report --city Durango --milk-type ultrapasteurizada --channel tiendas -o "$TMP/x.csv"
+assert_contains "$TMP/err" "no series with prices up to --as-of has all of city Durango"
+# Two publications into the data, no series has the 4 prices a forecast needs.
+expect_exit 1 "$MILKCAST" predict --as-of 2024-01-05 --no-report -o "$TMP/x.csv"
+assert_contains "$TMP/err" "no series has enough history on 2024-01-05"
+pass "series filters and too little history"
+
 # Bad input: clear errors, non-zero exits.
 expect_exit 2 "$MILKCAST" predict --output "$TMP/x.csv"
 assert_contains "$TMP/err" "--as-of"
