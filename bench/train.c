@@ -4,7 +4,11 @@
  * share of the time spent inside XGBoost.  bench/run-train.sh runs it next to
  * bench/train_peer.py (pandas + xgboost + optuna) and prints the ratio.
  *
- * usage: bench_train WORKBOOK WORKDIR [CSV_OUT|-] [TRIALS]
+ * usage: bench_train WORKBOOK WORKDIR [CSV_OUT|-] [TRIALS] [direct|recursive]
+ *
+ * The strategy is direct unless asked (one model for every horizon, h a
+ * feature): that is what the Python peer does, so both sides do the same
+ * work.  milkcast's default, recursive, can be timed for reference.
  *
  * The workbook is ingested into WORKDIR/home (created; the caller removes
  * WORKDIR) and read back from the lake; CSV_OUT gets the same lake rows for
@@ -51,52 +55,6 @@ static int die(const mc_error *err)
 	return 1;
 }
 
-/* When each trial finished and with what loss (on_trial calls are serialised). */
-typedef struct trial_log {
-	int n, cap;
-	double *at, *loss;
-} trial_log;
-
-static void on_trial(void *ud, int done, int total, double loss, double best)
-{
-	(void)done;
-	(void)best;
-	trial_log *log = ud;
-	if (log->n < log->cap && log->n < total) {
-		log->at[log->n] = now_s();
-		log->loss[log->n] = loss;
-		log->n++;
-	}
-}
-
-/*
- * When the search started and ended.  It ends with the last trial's callback;
- * it started when the first trial to finish began: that trial is found by its
- * loss (the callback does not name it) and its own wall time subtracted.
- * *tail: from the last-but-one trial's end to the last one's, when a worker
- * has nothing left to run.
- */
-static void search_window(const trial_log *log, const mc_train_result *r, double *from, double *to,
-			  double *tail)
-{
-	*from = *to = NAN;
-	*tail = 0;
-	if (log->n == 0)
-		return;
-	*to = log->at[log->n - 1];
-	if (log->n >= 2)
-		*tail = log->at[log->n - 1] - log->at[log->n - 2];
-	for (int k = 0; k < log->n; k++)
-		for (size_t i = 0; i < r->ntrials; i++) {
-			const mc_trial *t = &r->trials[i];
-			bool same = t->valid_rmse == log->loss[k] ||
-				    (isnan(t->valid_rmse) && isnan(log->loss[k]));
-			double start = log->at[k] - t->seconds;
-			if (same && (isnan(*from) || start < *from))
-				*from = start;
-		}
-}
-
 /* Ingest the workbook into home, read the lake back, optionally write it as CSV. */
 static mc_code load_lake(const char *home, const char *workbook, const char *csv, mc_table **out,
 			 mc_error *err)
@@ -122,10 +80,8 @@ static mc_code load_lake(const char *home, const char *workbook, const char *csv
 	return rc;
 }
 
-static void print_result(const mc_train_result *r, double wall, double cpu, const trial_log *log,
-			 double t0, double t1, int threads)
+static void print_result(const mc_train_result *r, double wall, double cpu, int workers)
 {
-	int workers = threads >= 2 && r->ntrials >= 2 ? 2 : 1; /* as mc_train runs them */
 	double trial_sum = 0, trial_xgb = 0;
 	size_t rounds = 0;
 	for (size_t i = 0; i < r->ntrials; i++) {
@@ -133,12 +89,7 @@ static void print_result(const mc_train_result *r, double wall, double cpu, cons
 		trial_xgb += r->trials[i].xgb_seconds;
 		rounds += r->trials[i].curve_n;
 	}
-	double refit_xgb = r->xgb_seconds - trial_xgb;
-	/* Core-seconds inside XGBoost: each trial holds threads / workers
-	 * threads, the refit all of them. */
-	double xgb_core = trial_xgb * (threads / workers) + refit_xgb * threads;
-	double from, to, tail;
-	search_window(log, r, &from, &to, &tail);
+	const double *ph = r->phase; /* features and rows, search, evaluation, refit, writing */
 	const mc_trial *best = &r->trials[r->best];
 
 	printf("train_rows train %zu valid %zu test %zu (series x origin x horizon)\n",
@@ -158,19 +109,17 @@ static void print_result(const mc_train_result *r, double wall, double cpu, cons
 	printf("train_rounds %zu (boosting rounds trained in all trials)\n", rounds);
 	printf("train_ms_per_round %.2f ms (trial wall time / rounds)\n",
 	       rounds ? 1e3 * trial_sum / (double)rounds : NAN);
-	printf("train_phases features %.3f s search %.3f s after %.3f s (evaluate, refit, "
-	       "bundle)\n",
-	       from - t0, to - from, t1 - to);
-	printf("train_search_idle %.3f worker-s (%d workers x %.3f s - trial time; %.3f s of it "
-	       "after the last-but-one trial ended)\n",
-	       workers * (to - from) - trial_sum, workers, to - from, tail);
-	printf("train_xgboost_seconds trials %.3f s (summed over %d workers) refit %.3f s\n",
-	       trial_xgb, workers, refit_xgb);
-	printf("train_xgboost_share %.2f (XGBoost core-seconds %.2f / (%d cores x %.2f s))\n",
-	       xgb_core / (threads * wall), xgb_core, threads, wall);
-	printf("train_xgboost_share_summed %.2f (mc_train_result xgb_seconds / seconds, as "
-	       "'milkcast train' prints it)\n",
-	       r->seconds > 0 ? r->xgb_seconds / r->seconds : NAN);
+	printf("train_phases features %.3f s search %.3f s evaluate %.3f s refit %.3f s write "
+	       "%.3f s\n",
+	       ph[0], ph[1], ph[2], ph[3], ph[4]);
+	printf("train_search_idle %.3f worker-s (%d workers x %.3f s search - trial time)\n",
+	       workers * ph[1] - trial_sum, workers, ph[1]);
+	printf("train_xgboost_seconds %.3f thread-s (trials %.3f, summed over workers; the rest "
+	       "refit and evaluation)\n",
+	       r->xgb_seconds, trial_xgb);
+	printf("train_xgboost_share %.2f (XGBoost thread-s / (%d workers x search + the serial "
+	       "rest), as mc_train_result)\n",
+	       r->xgb_share, workers);
 	printf("train_best_valid_rmse %.5f (trial %d, %d rounds: %s)\n", best->valid_rmse, best->id,
 	       best->best_iteration + 1, best->params_json ? best->params_json : "?");
 	printf("train_test_rmse");
@@ -183,17 +132,10 @@ static void print_result(const mc_train_result *r, double wall, double cpu, cons
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: bench_train WORKBOOK WORKDIR [CSV_OUT|-] [TRIALS]\n");
+		fprintf(stderr, "usage: bench_train WORKBOOK WORKDIR [CSV_OUT|-] [TRIALS] "
+				"[direct|recursive]\n");
 		return 2;
 	}
-	mc_error err = MC_ERROR_INIT;
-	char *home = mc_path_join(argv[2], "home");
-	char *models = mc_path_join(home, "models");
-	mc_table *lake = NULL;
-	if (load_lake(home, argv[1], argc > 3 ? argv[3] : NULL, &lake, &err))
-		return die(&err);
-	printf("train_lake_rows %zu\n", lake->nrows);
-
 	mc_train_opts o;
 	mc_train_opts_init(&o);
 	if (!mc_date_parse_iso(UNTIL, &o.until))
@@ -203,10 +145,18 @@ int main(int argc, char **argv)
 	o.seed = SEED;
 	o.threads = THREADS;
 	o.horizons = HORIZONS;
-	trial_log log = {0, o.trials, calloc((size_t)o.trials + 1, sizeof(double)),
-			 calloc((size_t)o.trials + 1, sizeof(double))};
-	o.on_trial = on_trial;
-	o.ud = &log;
+	/* Direct unless asked: the strategy the Python peer does too. */
+	bool recursive = argc > 5 && !strcmp(argv[5], "recursive");
+	o.strategy = recursive ? MC_STRATEGY_RECURSIVE : MC_STRATEGY_DIRECT;
+
+	mc_error err = MC_ERROR_INIT;
+	char *home = mc_path_join(argv[2], "home");
+	char *models = mc_path_join(home, "models");
+	mc_table *lake = NULL;
+	if (load_lake(home, argv[1], argc > 3 ? argv[3] : NULL, &lake, &err))
+		return die(&err);
+	printf("train_lake_rows %zu\n", lake->nrows);
+	printf("train_strategy %s\n", recursive ? "recursive" : "direct");
 
 	mc_train_result *r = NULL;
 	double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now_s();
@@ -214,12 +164,11 @@ int main(int argc, char **argv)
 	double t1 = now_s(), cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	if (rc)
 		return die(&err);
-	print_result(r, t1 - t0, cpu, &log, t0, t1, o.threads);
+	/* As mc_train runs the trials: two at a time when it has two threads. */
+	print_result(r, t1 - t0, cpu, o.threads >= 2 && o.trials >= 2 ? 2 : 1);
 
 	mc_train_result_free(r);
 	mc_table_free(lake);
-	free(log.at);
-	free(log.loss);
 	free(models);
 	free(home);
 	return 0;

@@ -54,21 +54,19 @@ FEATURES = [
 
 
 class XgbClock:
-    """Seconds spent inside XGBoost, summed over threads, and in core-seconds."""
+    """Seconds spent inside XGBoost, summed over the threads that called it."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.trials = 0.0  # trial DMatrix builds and xgb.train, summed over workers
         self.refit = 0.0
-        self.core_seconds = 0.0
 
-    def add(self, seconds, threads, refit=False):
+    def add(self, seconds, refit=False):
         with self.lock:
             if refit:
                 self.refit += seconds
             else:
                 self.trials += seconds
-            self.core_seconds += seconds * threads
 
 
 # ---- the panel: publication dates x series (src/features/panel.c) ----
@@ -254,10 +252,10 @@ def search(X_train, y_train, X_valid, y_valid, trials, clock):
         bst = xgb.train({**BASE, **params, "nthread": THREADS // WORKERS}, local.dtrain, rounds,
                         evals=[(local.dtrain, "train"), (local.dvalid, "valid")],
                         early_stopping_rounds=EARLY_STOPPING_ROUNDS, verbose_eval=False)
-        clock.add(time.perf_counter() - x0, THREADS // WORKERS)
+        clock.add(time.perf_counter() - x0)
         trial.set_user_attr("best_iteration", bst.best_iteration)
         with lock:
-            per_trial.append((t0, time.perf_counter(), bst.num_boosted_rounds()))
+            per_trial.append((time.perf_counter() - t0, bst.num_boosted_rounds()))
             if bst.best_score < best["score"]:
                 best.update(score=bst.best_score, booster=bst, trial=trial.number)
         return bst.best_score
@@ -354,26 +352,30 @@ def main():
     best_trial = study.trials[best["trial"]]
     best_iteration = best_trial.user_attrs["best_iteration"]
     report, groups = evaluate(best["booster"], best_iteration, valid, test, Xv, Xt)
+    t3 = time.perf_counter()
     # Refit: the best point and its rounds on every row up to the cut-off, both threads.
     params = suggest(optuna.trial.FixedTrial(best_trial.params))
     params.pop("n_estimators")
     x0 = time.perf_counter()
     dall = xgb.DMatrix(Xall, label=yall, missing=np.nan, nthread=THREADS)
     final = xgb.train({**BASE, **params, "nthread": THREADS}, dall, best_iteration + 1)
-    clock.add(time.perf_counter() - x0, THREADS, refit=True)
+    clock.add(time.perf_counter() - x0, refit=True)
+    t4 = time.perf_counter()
     meta = {"until": UNTIL.date().isoformat(), "horizons": HORIZONS, "features": FEATURES,
             "params": best_trial.params, "rounds": best_iteration + 1,
             "valid_rmse": best["score"], "vocabs": vocabs, "horizon_report": report,
             "test_groups": groups.reset_index().to_dict("records"),
             "rows": {"train": len(train), "valid": len(valid), "test": len(test)}}
     write_bundle(os.path.join(out_dir, "bundle"), final, meta, lake, price.index)
-    t3 = time.perf_counter()
+    t5 = time.perf_counter()
 
-    wall = t3 - t0
-    trial_sum = sum(end - start for start, end, _ in per_trial)
-    rounds = sum(r for _, _, r in per_trial)
-    starts, ends = sorted(s for s, _, _ in per_trial), sorted(e for _, e, _ in per_trial)
-    window = ends[-1] - starts[0]  # first trial's start to last trial's end, as bench_train
+    wall, search_wall = t5 - t0, t2 - t1
+    trial_sum = sum(seconds for seconds, _ in per_trial)
+    rounds = sum(r for _, r in per_trial)
+    # XGBoost's share as mc_train_result's xgb_share: thread-seconds inside XGBoost over
+    # the workers' time in the search plus the wall time of the serial rest.
+    xgb_seconds = clock.trials + clock.refit
+    share = xgb_seconds / (WORKERS * search_wall + wall - search_wall)
     d = price.index
     print(f"train_rows train {len(train)} valid {len(valid)} test {len(test)}"
           " (series x origin x horizon)")
@@ -386,15 +388,14 @@ def main():
           f" (one trial's own wall time, {WORKERS} at a time)")
     print(f"train_rounds {rounds} (boosting rounds trained in all trials)")
     print(f"train_ms_per_round {1e3 * trial_sum / rounds:.2f} ms (trial wall time / rounds)")
-    print(f"train_phases features {t1 - t0:.3f} s search {t2 - t1:.3f} s after {t3 - t2:.3f} s"
-          " (evaluate, refit, bundle)")
-    print(f"train_search_idle {WORKERS * window - trial_sum:.3f} worker-s ({WORKERS} workers"
-          f" x {window:.3f} s - trial time; {ends[-1] - ends[-2]:.3f} s of it"
-          " after the last-but-one trial ended)")
-    print(f"train_xgboost_seconds trials {clock.trials:.3f} s (summed over {WORKERS} workers)"
-          f" refit {clock.refit:.3f} s")
-    print(f"train_xgboost_share {clock.core_seconds / (THREADS * wall):.2f}"
-          f" (XGBoost core-seconds {clock.core_seconds:.2f} / ({THREADS} cores x {wall:.2f} s))")
+    print(f"train_phases features {t1 - t0:.3f} s search {search_wall:.3f} s evaluate"
+          f" {t3 - t2:.3f} s refit {t4 - t3:.3f} s write {t5 - t4:.3f} s")
+    print(f"train_search_idle {WORKERS * search_wall - trial_sum:.3f} worker-s ({WORKERS} workers"
+          f" x {search_wall:.3f} s search - trial time)")
+    print(f"train_xgboost_seconds {xgb_seconds:.3f} thread-s (trials {clock.trials:.3f},"
+          " summed over workers; the rest refit)")
+    print(f"train_xgboost_share {share:.2f} (XGBoost thread-s / ({WORKERS} workers x search"
+          " + the serial rest), as mc_train_result)")
     print(f"train_best_valid_rmse {best['score']:.5f} (trial {best['trial']},"
           f" {best_iteration + 1} rounds: {json.dumps(best_trial.params)})")
     print("train_test_rmse " + " ".join(
