@@ -945,7 +945,8 @@ static double min_over(const result *r, int n, size_t off)
 {
 	double m = INFINITY;
 	for (int i = 0; i < n; i++) {
-		double v = *(const double *)((const char *)&r[i] + off);
+		double v;
+		memcpy(&v, (const char *)&r[i] + off, sizeof v);
 		if (v < m)
 			m = v;
 	}
