@@ -61,10 +61,12 @@ c=$(printf '%s' "$c_s" | min)
 py=$(printf '%s' "$py_s" | min)
 share=$(echo "$c_last" | field train_xgboost_share)
 py_share=$(echo "$py_last" | field train_xgboost_share)
-printf 'milkcast: %d trials in %.2f s = %.3f s per trial (best of %d), %.0f%% inside XGBoost\n' \
-	"$TRIALS" "$c" "$(echo "$c / $TRIALS" | bc -l)" "$ROUNDS" "$(echo "100 * $share" | bc -l)"
-printf 'python peer: %d trials in %.2f s = %.3f s per trial (best of %d), %.0f%% inside XGBoost\n' \
-	"$TRIALS" "$py" "$(echo "$py / $TRIALS" | bc -l)" "$ROUNDS" "$(echo "100 * $py_share" | bc -l)"
+printf 'milkcast: %d trials in %.2f s = %.3f s per trial (best of %d: %s s); last round %.0f%% inside XGBoost\n' \
+	"$TRIALS" "$c" "$(echo "$c / $TRIALS" | bc -l)" "$ROUNDS" "$(printf "%s" "$c_s" | paste -sd " ")" \
+	"$(echo "100 * $share" | bc -l)"
+printf 'python peer: %d trials in %.2f s = %.3f s per trial (best of %d: %s s); last round %.0f%% inside XGBoost\n' \
+	"$TRIALS" "$py" "$(echo "$py / $TRIALS" | bc -l)" "$ROUNDS" "$(printf "%s" "$py_s" | paste -sd " ")" \
+	"$(echo "100 * $py_share" | bc -l)"
 awk -v c="$c" -v p="$py" -v n="$TRIALS" \
 	'BEGIN { printf "ratio python/milkcast (%d trials, end to end): %.1fx (target >= 3x)\n", n, p / c }'
 awk -v s="$share" 'BEGIN { printf "milkcast XGBoost share: %.0f%% (thread-s in XGBoost / (2 workers x search + serial rest); target >= 80%%): %s\n",
