@@ -52,6 +52,16 @@ for h in j["horizons"]:
 PY
 pass "backtest: bundle at least as good as the last value at every horizon"
 
+# --refit K retrains with the bundle's parameters every K origins on data up to the origin.
+expect_exit 0 "$MILKCAST" --json backtest --from 2025-01-01 --to 2025-03-31 --refit 12
+assert_eq "$(json_get "$TMP/out" "j['refits']")" 3 "refits over 36 origins"
+assert_eq "$(json_get "$TMP/out" "j['in_sample']")" False "refit backtest is out of sample"
+assert_eq "$(json_get "$TMP/out" "j['horizons'][0]['last_value']['rmse'] == json.load(open('$TMP/bt.json'))['horizons'][0]['last_value']['rmse']")" True "same rows as without refits"
+# A backtest inside the training window says so.
+expect_exit 0 "$MILKCAST" --json backtest --from 2024-10-01 --to 2024-12-31
+assert_eq "$(json_get "$TMP/out" "j['in_sample']")" True "in-sample flagged"
+pass "backtest --refit and in-sample warning"
+
 # predict: exact CSV columns, sane rows, the report page.
 expect_exit 0 "$MILKCAST" predict --as-of 2025-03-31 --output "$TMP/f.csv"
 assert_eq "$(head -1 "$TMP/f.csv")" "state,city,milk_type,channel,as_of,target_date,h,price,lower,upper" "CSV header"
