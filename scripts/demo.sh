@@ -20,13 +20,15 @@ echo "== 3. the lake"
 "$BIN" lake ls
 echo
 echo "== 4. series summary (first rows)"
-"$BIN" lake stats | head -12
-"$BIN" lake stats | tail -1
 mkdir -p "$MILKCAST_HOME/reports"
+# Into a file first: `| head` would close the pipe early (SIGPIPE under pipefail).
+"$BIN" lake stats > "$MILKCAST_HOME/reports/lake-stats.txt"
+head -12 "$MILKCAST_HOME/reports/lake-stats.txt"
+tail -1 "$MILKCAST_HOME/reports/lake-stats.txt"
 "$BIN" lake stats --json > "$MILKCAST_HOME/reports/lake-stats.json"
 "$BIN" -q lake export --format csv -o "$MILKCAST_HOME/reports/prices.csv"
 echo
-echo "== 5. train on everything up to 2024-12-31 (TPE search, 25 XGBoost trials, about a minute)"
+echo "== 5. train on everything up to 2024-12-31 (TPE search over 25 XGBoost trials, a few seconds)"
 "$BIN" train --until 2024-12-31
 echo
 echo "== 6. backtest on January-March 2025, which training never saw"
