@@ -102,6 +102,23 @@ mc_code mc_xgb_train(const float *Xtrain, const float *ytrain, size_t ntrain, co
 		     const mc_xgb_params *p, mc_xgb_model **out, mc_xgb_curve *curve,
 		     mc_error *err);
 
+/*
+ * A training or validation matrix built once and reused by several
+ * trainings (a search's trials): building it, with its quantile bins, is a
+ * sizeable part of a short training.  Not thread safe: one thread at a time
+ * may train with a handle; give each worker its own.
+ */
+typedef struct mc_xgb_data mc_xgb_data;
+
+/* `set` names the matrix in errors ("training", "validation"). */
+mc_code mc_xgb_data_new(const char *set, const float *X, const float *y, const float *w,
+			size_t nrow, size_t ncol, mc_xgb_data **out, mc_error *err);
+void mc_xgb_data_free(mc_xgb_data *d);
+
+/* mc_xgb_train() on prebuilt matrices (valid nullable); the same model, bit for bit. */
+mc_code mc_xgb_train_data(mc_xgb_data *train, mc_xgb_data *valid, const mc_xgb_params *p,
+			  mc_xgb_model **out, mc_xgb_curve *curve, mc_error *err);
+
 /* Predict nrow rows of X [nrow x ncol] into out [nrow].  Thread safe (see above). */
 mc_code mc_xgb_predict(const mc_xgb_model *m, const float *X, size_t nrow, size_t ncol, float *out,
 		       mc_error *err);

@@ -489,6 +489,7 @@ mc_code mc_xgb_save(const mc_xgb_model *m, mc_buf *out, mc_error *err)
 typedef struct xgb_run {
 	DMatrixHandle dtrain;
 	DMatrixHandle dvalid; /* NULL without a validation set */
+	bool borrowed;	      /* the matrices belong to mc_xgb_data handles */
 	BoosterHandle booster;
 	mc_xgb_stopper stop;
 	double *train_rmse; /* [num_round] */
@@ -501,13 +502,15 @@ static void xgb_run_release(xgb_run *r)
 {
 	if (r->booster)
 		XGBoosterFree(r->booster);
-	if (r->dtrain)
+	if (r->dtrain && !r->borrowed)
 		XGDMatrixFree(r->dtrain);
-	if (r->dvalid)
+	if (r->dvalid && !r->borrowed)
 		XGDMatrixFree(r->dvalid);
 	free(r->train_rmse);
 	free(r->valid_rmse);
 }
+
+static mc_code xgb_run_booster(xgb_run *r, const mc_xgb_params *p, mc_error *err);
 
 static mc_code xgb_run_setup(xgb_run *r, const float *Xtrain, const float *ytrain, size_t ntrain,
 			     const float *Xvalid, const float *yvalid, size_t nvalid, size_t ncol,
@@ -523,6 +526,14 @@ static mc_code xgb_run_setup(xgb_run *r, const float *Xtrain, const float *ytrai
 	if (nvalid &&
 	    (rc = xgb_dmatrix("validation", Xvalid, yvalid, NULL, nvalid, ncol, &r->dvalid, err)))
 		return rc;
+	return xgb_run_booster(r, p, err);
+}
+
+/* The booster over the run's matrices, configured, and the curve arrays. */
+static mc_code xgb_run_booster(xgb_run *r, const mc_xgb_params *p, mc_error *err)
+{
+	mc_code rc;
+	bool nvalid = r->dvalid != NULL;
 	r->train_rmse = malloc((size_t)p->num_round * sizeof(double));
 	r->valid_rmse = malloc((size_t)p->num_round * sizeof(double));
 	if (!r->train_rmse || !r->valid_rmse)
@@ -627,6 +638,30 @@ static mc_code xgb_run_reload(xgb_run *r, int nthread, mc_xgb_model **out, mc_er
 	return rc;
 }
 
+/* Boost until the round limit or early stopping, then hand over the model. */
+static mc_code xgb_run_all(xgb_run *r, const mc_xgb_params *p, mc_xgb_model **out,
+			   mc_xgb_curve *curve, mc_error *err)
+{
+	bool early = p->early_stopping_rounds > 0;
+	mc_code rc = MC_OK;
+	for (int i = 0; !rc && i < p->num_round; i++) {
+		bool stop = false;
+		rc = xgb_run_round(r, i, early, &stop, err);
+		if (!rc && stop) {
+			r->stopped_early = i + 1 < p->num_round;
+			break;
+		}
+	}
+	if (!rc)
+		rc = xgb_run_finish(r, early, err);
+	xgb_quiet(); /* back to the process-wide level */
+	if (!rc)
+		rc = xgb_run_reload(r, p->nthread, out, err);
+	if (!rc && curve)
+		xgb_run_curve(r, early, curve);
+	return rc;
+}
+
 mc_code mc_xgb_train(const float *Xtrain, const float *ytrain, size_t ntrain, const float *Xvalid,
 		     const float *yvalid, size_t nvalid, size_t ncol, const float *wtrain,
 		     const mc_xgb_params *p, mc_xgb_model **out, mc_xgb_curve *curve, mc_error *err)
@@ -637,24 +672,72 @@ mc_code mc_xgb_train(const float *Xtrain, const float *ytrain, size_t ntrain, co
 		return rc;
 	xgb_apply_verbosity(p->verbosity < 0 ? 0 : p->verbosity);
 	xgb_run r = {0};
-	bool early = p->early_stopping_rounds > 0;
 	rc = xgb_run_setup(&r, Xtrain, ytrain, ntrain, Xvalid, yvalid, nvalid, ncol, wtrain, p,
 			   err);
-	for (int i = 0; !rc && i < p->num_round; i++) {
-		bool stop = false;
-		rc = xgb_run_round(&r, i, early, &stop, err);
-		if (!rc && stop) {
-			r.stopped_early = i + 1 < p->num_round;
-			break;
-		}
+	if (!rc)
+		rc = xgb_run_all(&r, p, out, curve, err);
+	else
+		xgb_quiet();
+	xgb_run_release(&r);
+	return rc;
+}
+
+/* ---- matrices kept between trainings ---------------------------------- */
+
+struct mc_xgb_data {
+	DMatrixHandle d;
+	size_t nrow, ncol;
+};
+
+mc_code mc_xgb_data_new(const char *set, const float *X, const float *y, const float *w,
+			size_t nrow, size_t ncol, mc_xgb_data **out, mc_error *err)
+{
+	*out = NULL;
+	if (nrow == 0)
+		return mc_fail(err, MC_ERR_EMPTY, "cannot build the %s matrix: no rows", set);
+	if (!y)
+		return mc_fail(err, MC_ERR_INVALID, "cannot build the %s matrix: no labels", set);
+	mc_xgb_data *d = calloc(1, sizeof *d);
+	if (!d)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	xgb_quiet();
+	mc_code rc = xgb_dmatrix(set, X, y, w, nrow, ncol, &d->d, err);
+	if (rc) {
+		free(d);
+		return rc;
 	}
+	d->nrow = nrow;
+	d->ncol = ncol;
+	*out = d;
+	return MC_OK;
+}
+
+void mc_xgb_data_free(mc_xgb_data *d)
+{
+	if (!d)
+		return;
+	XGDMatrixFree(d->d);
+	free(d);
+}
+
+mc_code mc_xgb_train_data(mc_xgb_data *train, mc_xgb_data *valid, const mc_xgb_params *p,
+			  mc_xgb_model **out, mc_xgb_curve *curve, mc_error *err)
+{
+	*out = NULL;
+	if (valid && valid->ncol != train->ncol)
+		return mc_fail(err, MC_ERR_INVALID,
+			       "cannot train: %zu training columns but %zu validation columns",
+			       train->ncol, valid->ncol);
+	mc_code rc = xgb_params_check(p, valid ? valid->nrow : 0, err);
+	if (rc)
+		return rc;
+	xgb_apply_verbosity(p->verbosity < 0 ? 0 : p->verbosity);
+	xgb_run r = {.dtrain = train->d, .dvalid = valid ? valid->d : NULL, .borrowed = true};
+	rc = xgb_run_booster(&r, p, err);
 	if (!rc)
-		rc = xgb_run_finish(&r, early, err);
-	xgb_quiet(); /* back to the process-wide level */
-	if (!rc)
-		rc = xgb_run_reload(&r, p->nthread, out, err);
-	if (!rc && curve)
-		xgb_run_curve(&r, early, curve);
+		rc = xgb_run_all(&r, p, out, curve, err);
+	else
+		xgb_quiet();
 	xgb_run_release(&r);
 	return rc;
 }

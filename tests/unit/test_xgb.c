@@ -434,6 +434,52 @@ static void test_deterministic(void **state)
 	free_data(&va);
 }
 
+/*
+ * Matrices built once and reused (mc_xgb_data), as a search's trials do:
+ * each training gives the model mc_xgb_train() gives, byte for byte, even
+ * after other trainings with other parameters on the same matrices.
+ */
+static void test_reused_matrices(void **state)
+{
+	(void)state;
+	dataset tr = make_data(800, 12, 0.1, 1, 31), va = make_data(200, 12, 0.1, 1, 32);
+	mc_error err = MC_ERROR_INIT;
+	mc_xgb_data *dt, *dv;
+	assert_int_equal(mc_xgb_data_new("training", tr.X, tr.y, NULL, tr.n, tr.ncol, &dt, &err),
+			 MC_OK);
+	assert_int_equal(mc_xgb_data_new("validation", va.X, va.y, NULL, va.n, va.ncol, &dv, &err),
+			 MC_OK);
+	mc_xgb_params p;
+	mc_xgb_params_init(&p);
+	p.num_round = 60;
+	p.subsample = 0.8;
+	p.early_stopping_rounds = 5;
+	p.nthread = 1;
+	for (int k = 0; k < 3; k++) {
+		p.max_depth = 3 + 2 * k;
+		p.seed = (uint64_t)(7 + k);
+		mc_xgb_model *fresh = train_ok(&tr, &va, &p, NULL), *reused = NULL;
+		assert_int_equal(mc_xgb_train_data(dt, dv, &p, &reused, NULL, &err), MC_OK);
+		mc_buf a, b;
+		save_bytes(fresh, &a);
+		save_bytes(reused, &b);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.data, b.data, a.len);
+		mc_buf_release(&a);
+		mc_buf_release(&b);
+		mc_xgb_free(fresh);
+		mc_xgb_free(reused);
+	}
+	mc_xgb_data *bad;
+	assert_int_equal(mc_xgb_data_new("training", tr.X, tr.y, NULL, 0, tr.ncol, &bad, &err),
+			 MC_ERR_EMPTY);
+	assert_non_null(strstr(err.msg, "training"));
+	mc_xgb_data_free(dt);
+	mc_xgb_data_free(dv);
+	free_data(&tr);
+	free_data(&va);
+}
+
 /* Two trainings at once in two threads give what they give one after the
  * other (XGBoost's random engine is per thread). */
 typedef struct train_job {
@@ -850,6 +896,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_missing_is_not_zero),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_reused_matrices),
 		cmocka_unit_test(test_concurrent_training),
 		cmocka_unit_test(test_concurrent_predict),
 		cmocka_unit_test(test_load_garbage),
