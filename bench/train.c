@@ -7,8 +7,9 @@
  * usage: bench_train WORKBOOK WORKDIR [CSV_OUT|-] [TRIALS] [direct|recursive]
  *
  * The strategy is direct unless asked (one model for every horizon, h a
- * feature): that is what the Python peer does, so both sides do the same
- * work.  milkcast's default, recursive, can be timed for reference.
+ * feature); bench/run-train.sh asks for both, recursive (milkcast's default)
+ * for the headline, and runs the peer with the same --strategy, so both sides
+ * do the same work.
  *
  * The workbook is ingested into WORKDIR/home (created; the caller removes
  * WORKDIR) and read back from the lake; CSV_OUT gets the same lake rows for
@@ -145,7 +146,7 @@ int main(int argc, char **argv)
 	o.seed = SEED;
 	o.threads = THREADS;
 	o.horizons = HORIZONS;
-	/* Direct unless asked: the strategy the Python peer does too. */
+	/* Direct unless asked; bench/run-train.sh passes the strategy to both sides. */
 	bool recursive = argc > 5 && !strcmp(argv[5], "recursive");
 	o.strategy = recursive ? MC_STRATEGY_RECURSIVE : MC_STRATEGY_DIRECT;
 

@@ -13,7 +13,17 @@ table in memory) and stops when the bundle is written.  Time inside XGBoost
 is what milkcast counts as such: the DMatrix builds and xgb.train calls of
 the trials and of the refit (not the evaluation's predictions).
 
-usage: /usr/bin/python3 bench/train_peer.py LAKE_CSV OUT_DIR [TRIALS]
+With --strategy recursive (milkcast's default) the model is a one-step model:
+the search trains on the h = 1 rows and stops early on the h = 1 validation
+rows; validation and test forecasts come from running it forward from every
+origin (its forecasts appended to the price panel as if published, forward
+fill and group means recomputed, up to h = 6); per horizon a weight on the
+forecast change, the fallback to the last value and split-conformal
+intervals come from those validation forecasts; the refit uses every h = 1
+row.  Time inside XGBoost then also counts the evaluation's predictions, as
+milkcast does for recursive forecasts.
+
+usage: /usr/bin/python3 bench/train_peer.py LAKE_CSV OUT_DIR [TRIALS] [--strategy direct|recursive]
 Prints one "name value [note]" line per measure, as bench_train does.
 """
 import json
@@ -60,11 +70,14 @@ class XgbClock:
         self.lock = threading.Lock()
         self.trials = 0.0  # trial DMatrix builds and xgb.train, summed over workers
         self.refit = 0.0
+        self.evaluation = 0.0  # recursive forecasts' DMatrix builds and predictions
 
-    def add(self, seconds, refit=False):
+    def add(self, seconds, refit=False, evaluation=False):
         with self.lock:
             if refit:
                 self.refit += seconds
+            elif evaluation:
+                self.evaluation += seconds
             else:
                 self.trials += seconds
 
@@ -313,6 +326,145 @@ def evaluate(booster, best_iteration, valid, test, Xv, Xt):
     return report, groups
 
 
+# ---- recursive strategy (src/forecast/recursive.c, the recursive path of train.c) ----
+
+
+def change_rate_at_end(price, cells):
+    """Share of consecutive observed pairs among the last `cells` rows that differ."""
+    w = price.iloc[-cells:]
+    obs = w.notna()
+    prev = w.ffill().shift(1)  # the observation before, inside the window
+    changes = (obs & prev.notna() & (w != prev)).sum()
+    pairs = obs.sum() - 1
+    return (changes / pairs).where(pairs > 0)
+
+
+def origin_features(price, ffill, series):
+    """The history features at the panel's last date, one row per series.
+
+    The same definitions as history_features, written as reductions over the
+    last rows instead of rolling windows over every date (pandas' rolling on a
+    wide frame goes column by column, far too slow to call once per step).
+    """
+    last = ffill.iloc[-1]
+    obs = price.notna()
+    f = {"last": last}
+    f["age_last"] = (~obs).iloc[::-1].cumprod().sum()  # trailing publications without a price
+    for n in (1, 2, 4, 8, 12):
+        f[f"chg_{n}"] = last - ffill.iloc[-1 - n] if n < len(ffill) else np.nan
+    for n in (4, 12, 26):
+        f[f"mean_{n}_dev"] = price.iloc[-n:].mean() - last
+    for n in (4, 12, 26):
+        w = price.iloc[-n:]
+        f[f"std_{n}"] = w.std(ddof=0).where(w.count() >= 2)
+    since, size = since_last_change(price, ffill)
+    f["since_change"], f["last_change"] = since.iloc[-1], size.iloc[-1]
+    f["change_rate_26"] = change_rate_at_end(price, 26)
+    f["change_rate_52"] = change_rate_at_end(price, LOOKBACK + 1)
+    f["missing_26"] = (~obs).iloc[-26:].mean()
+    ends = ffill.iloc[[-5, -1]]  # the group means now and 4 publications before
+    state = group_means(ends, series, ["state", "milk_type", "channel"])
+    national = group_means(ends, series, ["milk_type", "channel"])
+    f["dev_state"] = last - state.iloc[-1]
+    f["dev_national"] = last - national.iloc[-1]
+    f["state_chg_4"] = state.iloc[-1] - state.iloc[0]
+    f["national_chg_4"] = national.iloc[-1] - national.iloc[0]
+    return pd.DataFrame(f)
+
+
+def usable_origins(price, ffill):
+    """dates x series: an origin needs a last price and MIN_OBS prices in [k - 52, k]."""
+    return ffill.notna() & (price.notna().rolling(LOOKBACK + 1, min_periods=1).sum() >= MIN_OBS)
+
+
+def run_forward(booster, it, head, targets, usable, series, codes, clock=None,
+                keep_features=False):
+    """Forecasts of the usable series for each target date, from the panel `head`.
+
+    Each step forecasts the next publication from the panel's last date and
+    appends the forecasts to the panel as if they had been published.
+    """
+    panel = head.copy()
+    out = []
+    for h, target in enumerate(targets, 1):
+        ffill = panel.ffill(limit=LOOKBACK)
+        f = origin_features(panel, ffill, series).loc[usable].assign(
+            h=1, days_ahead=(target - panel.index[-1]).days,
+            target_weekday=target.dayofweek, target_month=target.month).join(codes)
+        X = f[FEATURES].to_numpy(dtype=np.float32)
+        x0 = time.perf_counter()
+        change = booster.predict(xgb.DMatrix(X, missing=np.nan), iteration_range=it)
+        if clock:
+            clock.add(time.perf_counter() - x0, evaluation=True)
+        forecast = f["last"] + change
+        panel.loc[target] = forecast  # as if published; the other series get NaN
+        step = pd.DataFrame({"s": forecast.index, "h": h, "model": forecast.to_numpy(),
+                             "model_change": change})
+        if keep_features:
+            step = step.join(f[FEATURES].add_prefix("x_").reset_index(drop=True))
+        out.append(step)
+    return pd.concat(out, ignore_index=True)
+
+
+def recursive_forecasts(booster, best_iteration, price, usable, series, codes, origins, clock):
+    """Forecasts of every usable series from each origin, up to HORIZONS steps (k, s, h, model)."""
+    it = (0, best_iteration + 1)
+    dates = price.index
+    out = []
+    for k in origins:
+        targets = dates[k + 1:k + 1 + HORIZONS]
+        use = usable.columns[usable.iloc[k].to_numpy()]
+        fc = run_forward(booster, it, price.iloc[:k + 1], targets, use, series, codes, clock)
+        out.append(fc.assign(k=k))
+    return pd.concat(out, ignore_index=True)
+
+
+def calibrate(valid):
+    """Per horizon: the weight of the forecast change, model or fallback, the interval."""
+    report = []
+    for h, v in valid.groupby("h"):
+        x, y = v["model"] - v["last"], v["actual"] - v["last"]
+        sxx = (x * x).sum()
+        w = float(np.clip((x * y).sum() / sxx, 0, 1)) if sxx > 0 else 0.0
+        blend = v["last"] + w * x
+        m, naive = rmse(v["actual"], v["model"]), rmse(v["actual"], v["last"])
+        b = rmse(v["actual"], blend)
+        use_model = bool(w > 0 and b < naive)
+        lo, hi = conformal_signed((v["actual"] - (blend if use_model else v["last"])).to_numpy(),
+                                  INTERVAL_LEVEL)
+        report.append({"h": int(h), "weight": w, "use_model": use_model, "valid_rmse_model": m,
+                       "valid_rmse_blend": b, "valid_rmse_naive": naive,
+                       "q_lower": -lo, "q_upper": hi})
+    return report
+
+
+def evaluate_recursive(booster, best_iteration, price, usable, series, codes, valid, test,
+                       clock):
+    """Recursive forecasts for every validation and test row, then calibration and the test report."""
+    # Every origin with a target in the validation or test window, run once.
+    origins = sorted(set(valid["k"]) | set(test["k"]))
+    fc = recursive_forecasts(booster, best_iteration, price, usable, series, codes, origins,
+                             clock)
+    fc = fc[["k", "s", "h", "model"]]
+    valid = valid.merge(fc, on=["k", "s", "h"], how="left")
+    test = test.merge(fc, on=["k", "s", "h"], how="left")
+    report = calibrate(valid)
+    policy = pd.DataFrame(report).set_index("h")
+    p = policy.loc[test["h"]]
+    w = np.where(p["use_model"].to_numpy(), p["weight"].to_numpy(), 0.0)
+    test["bundle"] = test["last"] + w * (test["model"] - test["last"])
+    for r in report:
+        t = test[test["h"] == r["h"]]
+        inside = t["actual"].between(t["bundle"] - r["q_lower"], t["bundle"] + r["q_upper"])
+        r.update({f"test_rmse_{c}": rmse(t["actual"], t[c])
+                  for c in ("bundle", "model", "last", "ma4", "ma12")})
+        r["test_coverage"] = float(inside.mean())
+    groups = test.groupby(["milk_type_name", "channel_name"]).apply(
+        lambda g: pd.Series({"bundle": rmse(g["actual"], g["bundle"]),
+                             "naive": rmse(g["actual"], g["last"])}))
+    return report, groups, len(origins)
+
+
 def write_bundle(out_dir, booster, meta, lake, dates):
     os.makedirs(out_dir, exist_ok=True)
     booster.save_model(os.path.join(out_dir, "model.ubj"))
@@ -324,8 +476,17 @@ def write_bundle(out_dir, booster, meta, lake, dates):
 
 
 def main():
-    path, out_dir = sys.argv[1], sys.argv[2]
-    trials = int(sys.argv[3]) if len(sys.argv) > 3 else 25
+    args = sys.argv[1:]
+    strategy = "direct"
+    if "--strategy" in args:
+        i = args.index("--strategy")
+        strategy = args[i + 1]
+        del args[i:i + 2]
+    if strategy not in ("direct", "recursive") or len(args) < 2:
+        sys.exit("usage: train_peer.py LAKE_CSV OUT_DIR [TRIALS] [--strategy direct|recursive]")
+    recursive = strategy == "recursive"
+    path, out_dir = args[0], args[1]
+    trials = int(args[2]) if len(args) > 2 else 25
     lake = pd.read_csv(path, parse_dates=["date"], dtype={k: str for k in KEYS},
                        keep_default_na=False, na_values={"price": [""]})
     clock = XgbClock()
@@ -339,19 +500,33 @@ def main():
     train = rows[rows["t"] < valid_from]
     valid = rows[(rows["t"] >= valid_from) & (rows["t"] < test_from)]
     test = rows[rows["t"] >= test_from]
+    if recursive:
+        # A one-step model: trained, stopped early and refit on the h = 1 rows only.
+        fit, stop, every = (d[d["h"] == 1] for d in (train, valid, rows))
+        codes, _ = category_codes(series)
+        usable = usable_origins(price, ffill)
+    else:
+        fit, stop, every = train, valid, rows
 
     def matrix(d):
         return d[FEATURES].to_numpy(dtype=np.float32), d["y"].to_numpy(dtype=np.float32)
 
-    (Xtr, ytr), (Xv, yv), (Xt, _), (Xall, yall) = map(matrix, (train, valid, test, rows))
+    (Xtr, ytr), (Xs, ys), (Xall, yall) = map(matrix, (fit, stop, every))
+    if not recursive:
+        (Xv, _), (Xt, _) = map(matrix, (valid, test))
     t1 = time.perf_counter()
 
-    study, best, per_trial = search(Xtr, ytr, Xv, yv, trials, clock)
+    study, best, per_trial = search(Xtr, ytr, Xs, ys, trials, clock)
     t2 = time.perf_counter()
 
     best_trial = study.trials[best["trial"]]
     best_iteration = best_trial.user_attrs["best_iteration"]
-    report, groups = evaluate(best["booster"], best_iteration, valid, test, Xv, Xt)
+    norigins = 0
+    if recursive:
+        report, groups, norigins = evaluate_recursive(best["booster"], best_iteration, price,
+                                                      usable, series, codes, valid, test, clock)
+    else:
+        report, groups = evaluate(best["booster"], best_iteration, valid, test, Xv, Xt)
     t3 = time.perf_counter()
     # Refit: the best point and its rounds on every row up to the cut-off, both threads.
     params = suggest(optuna.trial.FixedTrial(best_trial.params))
@@ -361,11 +536,11 @@ def main():
     final = xgb.train({**BASE, **params, "nthread": THREADS}, dall, best_iteration + 1)
     clock.add(time.perf_counter() - x0, refit=True)
     t4 = time.perf_counter()
-    meta = {"until": UNTIL.date().isoformat(), "horizons": HORIZONS, "features": FEATURES,
-            "params": best_trial.params, "rounds": best_iteration + 1,
+    meta = {"until": UNTIL.date().isoformat(), "strategy": strategy, "horizons": HORIZONS,
+            "features": FEATURES, "params": best_trial.params, "rounds": best_iteration + 1,
             "valid_rmse": best["score"], "vocabs": vocabs, "horizon_report": report,
             "test_groups": groups.reset_index().to_dict("records"),
-            "rows": {"train": len(train), "valid": len(valid), "test": len(test)}}
+            "rows": {"train": len(fit), "valid": len(valid), "test": len(test)}}
     write_bundle(os.path.join(out_dir, "bundle"), final, meta, lake, price.index)
     t5 = time.perf_counter()
 
@@ -374,10 +549,11 @@ def main():
     rounds = sum(r for _, r in per_trial)
     # XGBoost's share as mc_train_result's xgb_share: thread-seconds inside XGBoost over
     # the workers' time in the search plus the wall time of the serial rest.
-    xgb_seconds = clock.trials + clock.refit
+    xgb_seconds = clock.trials + clock.refit + clock.evaluation
     share = xgb_seconds / (WORKERS * search_wall + wall - search_wall)
     d = price.index
-    print(f"train_rows train {len(train)} valid {len(valid)} test {len(test)}"
+    print(f"train_strategy {strategy}")
+    print(f"train_rows train {len(fit)} valid {len(valid)} test {len(test)}"
           " (series x origin x horizon)")
     print(f"train_split valid {d[valid_from].date()}..{d[test_from - 1].date()}"
           f" test {d[test_from].date()}..{d[-1].date()} (target dates)")
@@ -392,12 +568,17 @@ def main():
           f" {t3 - t2:.3f} s refit {t4 - t3:.3f} s write {t5 - t4:.3f} s")
     print(f"train_search_idle {WORKERS * search_wall - trial_sum:.3f} worker-s ({WORKERS} workers"
           f" x {search_wall:.3f} s search - trial time)")
+    rest = ("evaluation {:.3f} and refit".format(clock.evaluation) if recursive
+            else "the rest refit")
     print(f"train_xgboost_seconds {xgb_seconds:.3f} thread-s (trials {clock.trials:.3f},"
-          " summed over workers; the rest refit)")
+          f" summed over workers; {rest})")
     print(f"train_xgboost_share {share:.2f} (XGBoost thread-s / ({WORKERS} workers x search"
           " + the serial rest), as mc_train_result)")
     print(f"train_best_valid_rmse {best['score']:.5f} (trial {best['trial']},"
           f" {best_iteration + 1} rounds: {json.dumps(best_trial.params)})")
+    if recursive:
+        print(f"train_recursive origins {norigins} ({HORIZONS} steps each at most); weights "
+              + " ".join(f"{r['weight']:.2f}" if r["use_model"] else "last" for r in report))
     print("train_test_rmse " + " ".join(
         f"h{r['h']} {r['test_rmse_bundle']:.4f}/{r['test_rmse_last']:.4f}" for r in report)
         + " (bundle/last value)")
