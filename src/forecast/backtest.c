@@ -198,13 +198,18 @@ mc_code mc_backtest(const mc_bundle *b, const mc_table *lake_rows, const mc_back
 	rc = mc_panel_from_table(lake_rows, o->to, &p, err);
 	if (rc)
 		return rc;
-	long k0 = mc_panel_date_index(p, o->from - 1);
-	if (k0 < 0 || (size_t)k0 + 1 >= p->ndates) {
+	long last_before = mc_panel_date_index(p, o->from - 1);
+	if (last_before < 0 || (size_t)last_before + 1 >= p->ndates) {
 		mc_panel_free(p);
 		return mc_fail(err, MC_ERR_EMPTY,
-			       k0 < 0 ? "the lake has no prices before the backtest window"
-				      : "the lake has no publications inside the backtest window");
+			       last_before < 0
+				       ? "the lake has no prices before the backtest window"
+				       : "the lake has no publications inside the backtest window");
 	}
+	/* The first origin whose furthest forecast lands in the window. */
+	long k0 = last_before + 1 - o->horizons;
+	if (k0 < 0)
+		k0 = 0;
 	r->horizons = o->horizons;
 	r->model_until = b->until;
 	r->in_sample = !o->refit && b->until >= o->from;
