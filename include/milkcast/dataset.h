@@ -44,4 +44,10 @@ void mc_dataset_free(mc_dataset *d);
 /* Mean of the prices observed in the last w publications up to origin k (NaN when none). */
 double mc_dataset_moving_average(const mc_panel *p, size_t s, size_t k, size_t w);
 
+/*
+ * MASE's scale: the mean absolute change between consecutive observed prices
+ * of each series over the panel's dates [0, end) (mc_naive_scale).
+ */
+double mc_dataset_naive_scale(const mc_panel *p, size_t end);
+
 #endif

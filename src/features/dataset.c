@@ -1,5 +1,6 @@
 /* Supervised rows from the panel; see milkcast/dataset.h. */
 #include "milkcast/dataset.h"
+#include "milkcast/metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -94,6 +95,23 @@ mc_code mc_dataset_build(const mc_panel *p, const mc_vocabs *v, const mc_ds_spec
 		}
 	*out = d;
 	return MC_OK;
+}
+
+double mc_dataset_naive_scale(const mc_panel *p, size_t end)
+{
+	const double **rows = malloc((p->nseries ? p->nseries : 1) * sizeof *rows);
+	size_t *len = malloc((p->nseries ? p->nseries : 1) * sizeof *len);
+	double scale = NAN;
+	if (rows && len) {
+		for (size_t s = 0; s < p->nseries; s++) {
+			rows[s] = p->price + s * p->ndates;
+			len[s] = end < p->ndates ? end : p->ndates;
+		}
+		scale = mc_naive_scale(rows, len, p->nseries, NULL);
+	}
+	free(rows);
+	free(len);
+	return scale;
 }
 
 double mc_dataset_moving_average(const mc_panel *p, size_t s, size_t k, size_t w)

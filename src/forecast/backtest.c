@@ -92,26 +92,6 @@ static mc_code refit_at(const mc_bundle *b, const mc_panel *p, size_t k, const m
 	return rc;
 }
 
-static double naive_scale_before(const mc_panel *p, size_t end)
-{
-	double sum = 0;
-	size_t n = 0;
-	for (size_t s = 0; s < p->nseries; s++) {
-		double prev = NAN;
-		for (size_t d = 0; d < end; d++) {
-			double x = mc_panel_price(p, s, d);
-			if (isnan(x))
-				continue;
-			if (!isnan(prev)) {
-				sum += fabs(x - prev);
-				n++;
-			}
-			prev = x;
-		}
-	}
-	return n ? sum / (double)n : NAN;
-}
-
 static void finish(accs *a, double scale, const mc_bundle *b, mc_backtest_result *r)
 {
 	for (int h = 1; h <= r->horizons; h++) {
@@ -222,7 +202,7 @@ mc_code mc_backtest(const mc_bundle *b, const mc_table *lake_rows, const mc_back
 	accs_init(a);
 	rc = run_origins(b, p, (size_t)k0, o, a, r, err);
 	if (!rc)
-		finish(a, naive_scale_before(p, (size_t)k0 + 1), b, r);
+		finish(a, mc_dataset_naive_scale(p, (size_t)k0 + 1), b, r);
 	free(a);
 	mc_panel_free(p);
 	return rc;

@@ -177,27 +177,6 @@ mc_code mc_fc_predict_rows(const mc_xgb_model *m, const mc_dataset *d, double *p
 	return rc;
 }
 
-/* Mean absolute one-step change of the training prices: MASE's scale. */
-static double naive_scale(const mc_panel *p, size_t to)
-{
-	double sum = 0;
-	size_t n = 0;
-	for (size_t s = 0; s < p->nseries; s++) {
-		double prev = NAN;
-		for (size_t d = 0; d < to; d++) {
-			double x = mc_panel_price(p, s, d);
-			if (isnan(x))
-				continue;
-			if (!isnan(prev)) {
-				sum += fabs(x - prev);
-				n++;
-			}
-			prev = x;
-		}
-	}
-	return n ? sum / (double)n : NAN;
-}
-
 /* ---- evaluation ---- */
 
 typedef struct predictions {
@@ -499,7 +478,7 @@ static void fill_result(const run *r, mc_train_result *res)
 	res->rows_train = r->ds.fit->n;
 	res->rows_valid = r->ds.valid->n;
 	res->rows_test = r->ds.test->n;
-	res->mase_scale = naive_scale(p, r->sp.valid_from);
+	res->mase_scale = mc_dataset_naive_scale(p, r->sp.valid_from);
 	mc_fc_panel_hash(p, res->data_sha256);
 }
 
