@@ -21,10 +21,9 @@ static void series_free(mc_panel_series *s)
 	free(s->channel);
 }
 
-void mc_panel_free(mc_panel *p)
+/* Free what the panel holds, not the panel itself. */
+static void panel_release(mc_panel *p)
 {
-	if (!p)
-		return;
 	for (size_t i = 0; i < p->nseries; i++)
 		series_free(&p->series[i]);
 	free(p->series);
@@ -33,6 +32,13 @@ void mc_panel_free(mc_panel *p)
 	free(p->ffill);
 	free(p->group_mean);
 	free(p->nat_mean);
+}
+
+void mc_panel_free(mc_panel *p)
+{
+	if (!p)
+		return;
+	panel_release(p);
 	free(p);
 }
 
@@ -436,24 +442,10 @@ mc_code mc_panel_append(mc_panel *p, int32_t date, const double *prices, mc_erro
 		rc = derive(&grown);
 	}
 	if (rc) {
-		for (size_t s = 0; s < grown.nseries; s++)
-			series_free(&grown.series[s]);
-		free(grown.series);
-		free(grown.dates);
-		free(grown.price);
-		free(grown.ffill);
-		free(grown.group_mean);
-		free(grown.nat_mean);
+		panel_release(&grown);
 		return mc_fail(err, rc, "out of memory extending the price panel");
 	}
-	for (size_t s = 0; s < p->nseries; s++)
-		series_free(&p->series[s]);
-	free(p->series);
-	free(p->dates);
-	free(p->price);
-	free(p->ffill);
-	free(p->group_mean);
-	free(p->nat_mean);
+	panel_release(p);
 	*p = grown;
 	return MC_OK;
 }
