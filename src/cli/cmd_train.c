@@ -9,6 +9,7 @@
 #include "cli/forecast_cli.h"
 #include "milkcast/date.h"
 #include "milkcast/forecast.h"
+#include "milkcast/tracking.h"
 
 static const mc_command_help help = {
 	"milkcast train [options]",
@@ -131,6 +132,44 @@ static int parse_train_opts(int argc, char **argv, mc_ctx *ctx, mc_train_opts *o
 	return -1;
 }
 
+/* The search's run: RUNNING from the start, so an interrupted train is visible. */
+static mc_code start_run(mc_ctx *ctx, const mc_train_opts *o, int64_t *exp, char *run,
+			 mc_error *err)
+{
+	size_t stale;
+	mc_code rc = mc_runs_mark_interrupted(ctx->store, &stale, err);
+	if (!rc)
+		rc = mc_experiment_ensure(ctx->store, "milkcast-forecast", exp, err);
+	if (!rc)
+		rc = mc_run_start(ctx->store, *exp, NULL, "train", run, err);
+	char v[64], until[11] = "all";
+	if (o->until != INT32_MAX)
+		mc_date_format_iso(o->until, until);
+	const struct {
+		const char *k;
+		const char *v;
+	} text[] = {{"until", until},
+		    {"search", o->search == MC_SEARCH_TPE ? "tpe" : "random"},
+		    {"strategy", o->strategy == MC_STRATEGY_RECURSIVE ? "recursive" : "direct"},
+		    {"space", o->space_path ? o->space_path : "built-in"}};
+	for (size_t i = 0; i < sizeof text / sizeof *text && !rc; i++)
+		rc = mc_run_log_param(ctx->store, run, text[i].k, text[i].v, err);
+	const struct {
+		const char *k;
+		long long v;
+	} num[] = {{"trials", o->trials},
+		   {"horizons", o->horizons},
+		   {"seed", (long long)o->seed},
+		   {"threads", o->threads}};
+	for (size_t i = 0; i < sizeof num / sizeof *num && !rc; i++) {
+		snprintf(v, sizeof v, "%lld", num[i].v);
+		rc = mc_run_log_param(ctx->store, run, num[i].k, v, err);
+	}
+	if (!rc)
+		rc = mc_run_set_tag(ctx->store, run, "milkcast.command", "train", err);
+	return rc;
+}
+
 int cmd_train(int argc, char **argv, mc_ctx *ctx)
 {
 	mc_train_opts o;
@@ -142,24 +181,38 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx)
 	mc_table *lake = NULL;
 	if (mc_cli_read_lake(ctx, &lake, &err))
 		return mc_die_error(&err);
+	int64_t exp = 0;
+	char run[MC_RUN_ID_LEN + 1] = "";
+	if (mc_ctx_open_store(ctx) || start_run(ctx, &o, &exp, run, &err)) {
+		mc_table_free(lake);
+		return err.code ? mc_die_error(&err) : MC_EXIT_FAIL;
+	}
 	trial_bar tb = {.ctx = ctx};
 	mc_progress_start(&tb.bar, ctx, "trials", o.trials);
 	o.on_trial = on_trial;
 	o.ud = &tb;
 	char models[4200];
 	snprintf(models, sizeof models, "%s/models", ctx->home);
-	mc_train_result *r;
+	mc_train_result *r = NULL;
 	mc_code rc = mc_train(lake, &o, models, &r, &err);
 	mc_progress_finish(&tb.bar);
 	mc_table_free(lake);
-	if (rc)
+	if (!rc)
+		rc = mc_train_log(ctx->store, exp, run, r, &err);
+	if (rc) {
+		mc_error e2 = MC_ERROR_INIT;
+		mc_run_set_tag(ctx->store, run, "milkcast.error", err.msg, &e2);
+		mc_run_end(ctx->store, run, MC_RUN_FAILED, &e2);
+		if (r)
+			mc_train_result_free(r);
 		return mc_die_error(&err);
+	}
 	if (ctx->json) {
 		char path[4300];
 		snprintf(path, sizeof path, "%s/bundle.json", r->bundle_dir);
 		json_t *meta = json_load_file(path, 0, NULL);
-		json_t *out = json_pack("{s:s, s:o}", "bundle", r->bundle_dir, "summary",
-					meta ? meta : json_null());
+		json_t *out = json_pack("{s:s, s:s, s:o}", "bundle", r->bundle_dir, "run_id", run,
+					"summary", meta ? meta : json_null());
 		mc_print_json(out);
 	} else {
 		print_leaderboard(ctx, r);
@@ -171,6 +224,7 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx)
 			   "refit %.2f s, writing %.2f s\n",
 			   r->phase[0], r->phase[1], r->phase[2], r->phase[3], r->phase[4]);
 		mc_info(ctx, "bundle written to %s\n", r->bundle_dir);
+		mc_info(ctx, "run %s ('milkcast runs show %s')\n", run, run);
 	}
 	mc_train_result_free(r);
 	return MC_EXIT_OK;

@@ -1,0 +1,251 @@
+/* `milkcast runs list|show|compare`: the tracked training runs. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "milkcast/store.h"
+#include "milkcast/tracking.h"
+
+static const mc_command_help help = {
+	"milkcast runs list|show RUN|compare RUN RUN... [options]",
+	"The tracked runs: what each training searched, found and wrote.",
+	"  list      top-level runs, newest first (--all: trial runs too)\n"
+	"  show      one run: status, times, params, latest metrics, tags, child runs\n"
+	"  compare   params and metrics of several runs side by side\n"
+	"Runs follow MLflow's model: a run per `train` with a child run per trial;\n"
+	"params never change once logged; metrics keep their history (a trial's\n"
+	"valid_rmse_curve has one value per boosting round).",
+};
+
+/* A statement over the store; on error the message is printed. */
+static mc_stmt *query(mc_ctx *ctx, const char *sql, const char *arg, mc_error *err)
+{
+	mc_stmt *st;
+	if (mc_stmt_prepare(ctx->store, sql, &st, err))
+		return NULL;
+	if (arg && mc_stmt_bind_text(st, 1, arg)) {
+		mc_stmt_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Rows of a statement as JSON objects keyed by column name. */
+static json_t *rows_json(mc_stmt *st, mc_error *err)
+{
+	json_t *a = json_array();
+	bool row;
+	while (!mc_stmt_step(st, &row, err) && row) {
+		json_t *o = json_object();
+		for (int i = 0; i < mc_stmt_columns(st); i++) {
+			const char *name = mc_stmt_column_name(st, i);
+			json_t *v = mc_stmt_is_null(st, i) ? json_null()
+							   : json_string(mc_stmt_text(st, i));
+			json_object_set_new(o, name, v ? v : json_null());
+		}
+		json_array_append_new(a, o);
+	}
+	return err->code ? (json_decref(a), NULL) : a;
+}
+
+static const char *field(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
+static int runs_list(mc_ctx *ctx, bool all)
+{
+	mc_error err = MC_ERROR_INIT;
+	mc_stmt *st = query(
+		ctx,
+		all ? "SELECT r.run_uuid AS run_id, r.name, r.status, r.start_time, "
+		      "r.end_time, r.parent_run_uuid AS parent, "
+		      "(SELECT value FROM metrics m WHERE m.run_uuid = r.run_uuid AND "
+		      "m.key IN ('best_valid_rmse','valid_rmse') ORDER BY m.rowid DESC "
+		      "LIMIT 1) AS valid_rmse FROM runs r ORDER BY r.start_time DESC, r.rowid "
+		      "DESC"
+		    : "SELECT r.run_uuid AS run_id, r.name, r.status, r.start_time, "
+		      "r.end_time, (SELECT count(*) FROM runs c WHERE c.parent_run_uuid = "
+		      "r.run_uuid) AS trials, (SELECT value FROM metrics m WHERE m.run_uuid "
+		      "= r.run_uuid AND m.key = 'best_valid_rmse' ORDER BY m.rowid DESC "
+		      "LIMIT 1) AS valid_rmse FROM runs r WHERE r.parent_run_uuid IS NULL "
+		      "ORDER BY r.start_time DESC, r.rowid DESC",
+		NULL, &err);
+	json_t *rows = st ? rows_json(st, &err) : NULL;
+	mc_stmt_free(st);
+	if (!rows)
+		return mc_die_error(&err);
+	if (ctx->json) {
+		mc_print_json(rows);
+		return MC_EXIT_OK;
+	}
+	printf("%-32s  %-10s %-9s %-7s %s\n", "run", "name", "status", "trials", "valid RMSE");
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r)
+	{
+		printf("%-32s  %-10s %-9s %-7s %s\n", field(r, "run_id"), field(r, "name"),
+		       field(r, "status"), all ? "" : field(r, "trials"), field(r, "valid_rmse"));
+	}
+	json_decref(rows);
+	return MC_EXIT_OK;
+}
+
+/* One run as JSON: the row, params, latest metrics, tags, children. */
+static json_t *run_json(mc_ctx *ctx, const char *id, mc_error *err)
+{
+	static const struct {
+		const char *key, *sql;
+	} parts[] = {
+		{"run",
+		 "SELECT run_uuid AS run_id, experiment_id, parent_run_uuid AS parent, name, "
+		 "status, start_time, end_time FROM runs WHERE run_uuid = ?"},
+		{"params", "SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key"},
+		{"metrics", "SELECT key, value, step, timestamp FROM metrics m WHERE run_uuid = ? "
+			    "AND step = (SELECT max(step) FROM metrics n WHERE n.run_uuid = "
+			    "m.run_uuid AND n.key = m.key) GROUP BY key ORDER BY key"},
+		{"tags", "SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key"},
+		{"children",
+		 "SELECT r.run_uuid AS run_id, r.name, r.status, (SELECT value FROM "
+		 "metrics m WHERE m.run_uuid = r.run_uuid AND m.key = 'valid_rmse' LIMIT "
+		 "1) AS valid_rmse FROM runs r WHERE parent_run_uuid = ? ORDER BY "
+		 "r.start_time, r.rowid"},
+	};
+	json_t *out = json_object();
+	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+		mc_stmt *st = query(ctx, parts[i].sql, id, err);
+		json_t *rows = st ? rows_json(st, err) : NULL;
+		mc_stmt_free(st);
+		if (!rows) {
+			json_decref(out);
+			return NULL;
+		}
+		if (i == 0 && json_array_size(rows) == 0) {
+			json_decref(rows);
+			json_decref(out);
+			mc_fail(err, MC_ERR_NOT_FOUND,
+				"no run '%s' ('milkcast runs list' lists them)", id);
+			return NULL;
+		}
+		json_object_set_new(out, parts[i].key,
+				    i == 0 ? json_incref(json_array_get(rows, 0))
+					   : json_incref(rows));
+		json_decref(rows);
+	}
+	return out;
+}
+
+static void print_pairs(const char *title, json_t *rows, const char *k, const char *v)
+{
+	printf("%s\n", title);
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r)
+	{
+		printf("  %-28s %s\n", field(r, k), field(r, v));
+	}
+}
+
+static int runs_show(mc_ctx *ctx, const char *id)
+{
+	mc_error err = MC_ERROR_INIT;
+	json_t *j = run_json(ctx, id, &err);
+	if (!j)
+		return mc_die_error(&err);
+	if (ctx->json) {
+		mc_print_json(j);
+		return MC_EXIT_OK;
+	}
+	json_t *run = json_object_get(j, "run");
+	printf("run %s (%s) %s, started %s ms, ended %s ms\n", field(run, "run_id"),
+	       field(run, "name"), field(run, "status"), field(run, "start_time"),
+	       field(run, "end_time"));
+	print_pairs("params", json_object_get(j, "params"), "key", "value");
+	print_pairs("metrics (latest)", json_object_get(j, "metrics"), "key", "value");
+	print_pairs("tags", json_object_get(j, "tags"), "key", "value");
+	json_t *kids = json_object_get(j, "children");
+	if (json_array_size(kids)) {
+		printf("child runs\n");
+		size_t i;
+		json_t *r;
+		json_array_foreach(kids, i, r)
+		{
+			printf("  %s  %-10s %-9s valid RMSE %s\n", field(r, "run_id"),
+			       field(r, "name"), field(r, "status"), field(r, "valid_rmse"));
+		}
+	}
+	json_decref(j);
+	return MC_EXIT_OK;
+}
+
+static int runs_compare(mc_ctx *ctx, int n, char **ids)
+{
+	mc_error err = MC_ERROR_INIT;
+	json_t *all = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *j = run_json(ctx, ids[i], &err);
+		if (!j) {
+			json_decref(all);
+			return mc_die_error(&err);
+		}
+		json_array_append_new(all, j);
+	}
+	if (ctx->json) {
+		mc_print_json(all);
+		return MC_EXIT_OK;
+	}
+	/* Rows: every param and metric key of the first run; columns: the runs. */
+	static const char *const kinds[] = {"params", "metrics"};
+	for (int k = 0; k < 2; k++) {
+		printf("%s\n", kinds[k]);
+		size_t i;
+		json_t *r;
+		json_array_foreach(json_object_get(json_array_get(all, 0), kinds[k]), i, r)
+		{
+			const char *key = field(r, "key");
+			printf("  %-24s", key);
+			for (int c = 0; c < n; c++) {
+				const char *v = "-";
+				size_t m;
+				json_t *x;
+				json_array_foreach(
+					json_object_get(json_array_get(all, (size_t)c), kinds[k]),
+					m, x)
+				{
+					if (!strcmp(field(x, "key"), key))
+						v = field(x, "value");
+				}
+				printf(" %-20.20s", v);
+			}
+			printf("\n");
+		}
+	}
+	json_decref(all);
+	return MC_EXIT_OK;
+}
+
+int cmd_runs(int argc, char **argv, mc_ctx *ctx)
+{
+	bool all = false;
+	const mc_option opts[] = {
+		MC_OPT_FLAG(0, "all", &all, "list: trial runs too"),
+		MC_OPT_END(),
+	};
+	int n = mc_parse_options(argc, argv, opts, &help, ctx);
+	if (n < 0)
+		return mc_parse_exit(n);
+	if (n == 0)
+		return mc_usage_error(help.usage, "say list, show RUN or compare RUN RUN...");
+	int rc = mc_ctx_open_store(ctx);
+	if (rc)
+		return rc;
+	if (!strcmp(argv[0], "list") && n == 1)
+		return runs_list(ctx, all);
+	if (!strcmp(argv[0], "show") && n == 2)
+		return runs_show(ctx, argv[1]);
+	if (!strcmp(argv[0], "compare") && n >= 3)
+		return runs_compare(ctx, n - 1, argv + 1);
+	return mc_usage_error(help.usage, "unknown or incomplete subcommand '%s'", argv[0]);
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Tracking: train logs a run with a child per trial; runs list/show/compare; an interrupted
+# train is marked FAILED by the next one; the database stays consistent.
+. "$(dirname "$0")/lib.sh"
+"$MILKCAST" -q ingest "$MC_SRC/data/sniim/raw/Leche31032025.xlsx"
+DB="$MILKCAST_HOME/milkcast.db"
+
+expect_exit 0 "$MILKCAST" --json train --until 2024-12-31 --trials 4
+run1=$(json_get "$TMP/out" "j['run_id']")
+expect_exit 0 "$MILKCAST" --json runs list
+assert_eq "$(json_get "$TMP/out" "[(r['run_id'], r['status'], r['trials']) for r in j]")" "[('$run1', 'FINISHED', '4')]" "runs list"
+expect_exit 0 "$MILKCAST" --json runs show "$run1"
+cp "$TMP/out" "$TMP/show.json"
+assert_eq "$(json_get "$TMP/show.json" "{p['key']: p['value'] for p in j['params']}['trials']")" 4 "param trials"
+assert_eq "$(json_get "$TMP/show.json" "len(j['children'])")" 4 "child runs"
+assert_eq "$(json_get "$TMP/show.json" "all(c['status'] == 'FINISHED' for c in j['children'])")" True "children finished"
+assert_eq "$(json_get "$TMP/show.json" "{t['key']: t['value'] for t in j['tags']}['milkcast.data_sha256'] == json.load(open({t['key']: t['value'] for t in j['tags']}['milkcast.bundle'] + '/bundle.json'))['training']['data_sha256']")" True "data hash tag = bundle's"
+# Each trial's validation curve: one metric per boosting round (best + 1 + patience of 20,
+# or the round limit).
+child=$(json_get "$TMP/show.json" "j['children'][0]['run_id']")
+rounds=$(sqlite3 "$DB" "select count(*) from metrics where run_uuid='$child' and key='valid_rmse_curve'")
+best=$(sqlite3 "$DB" "select cast(value as int) from metrics where run_uuid='$child' and key='best_iteration'")
+limit=$(sqlite3 "$DB" "select value from params where run_uuid='$child' and key='n_estimators'")
+[ "$rounds" -eq $((best + 21)) ] || [ "$rounds" -eq "$limit" ] || fail "curve has $rounds rounds (best $best, limit $limit)"
+pass "train logs a run, its trials and their curves"
+
+expect_exit 0 "$MILKCAST" runs compare "$run1" "$run1"
+assert_contains "$TMP/out" "best_valid_rmse"
+expect_exit 1 "$MILKCAST" runs show 0123456789abcdef0123456789abcdef
+assert_contains "$TMP/err" "no run '0123456789abcdef0123456789abcdef'"
+expect_exit 2 "$MILKCAST" runs frobnicate
+pass "runs show/compare and errors"
+
+# kill -9 in the middle of a search: the next train marks that run FAILED (interrupted).
+"$MILKCAST" -q train --until 2024-12-31 --trials 400 --strategy direct &
+pid=$!
+for _ in $(seq 100); do
+	n=$(sqlite3 "$DB" "select count(*) from runs where status='RUNNING' and parent_run_uuid is null" 2>/dev/null || echo 0)
+	[ "$n" = 1 ] && break
+	sleep 0.1
+done
+sleep 1
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+killed=$(sqlite3 "$DB" "select run_uuid from runs where status='RUNNING' and parent_run_uuid is null")
+[ -n "$killed" ] || fail "no RUNNING run was left by the killed train"
+expect_exit 0 "$MILKCAST" -q train --until 2024-12-31 --trials 2
+assert_eq "$(sqlite3 "$DB" "select status from runs where run_uuid='$killed'")" FAILED "killed run"
+assert_eq "$(sqlite3 "$DB" "select value from tags where run_uuid='$killed' and key='milkcast.error'")" interrupted "reason"
+assert_eq "$(sqlite3 "$DB" "pragma integrity_check")" ok "integrity"
+assert_eq "$(sqlite3 "$DB" "select count(*) from runs where parent_run_uuid is null and status='FINISHED'")" 2 "finished runs"
+pass "an interrupted train is marked FAILED"
