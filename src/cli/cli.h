@@ -133,6 +133,7 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx);
 int cmd_predict(int argc, char **argv, mc_ctx *ctx);
 int cmd_backtest(int argc, char **argv, mc_ctx *ctx);
 int cmd_runs(int argc, char **argv, mc_ctx *ctx);
+int cmd_models(int argc, char **argv, mc_ctx *ctx);
 
 /* For `milkcast help`: the table lives in main.c. */
 typedef struct mc_command {

@@ -9,6 +9,7 @@
 #include "cli/forecast_cli.h"
 #include "milkcast/date.h"
 #include "milkcast/forecast.h"
+#include "milkcast/registry.h"
 #include "milkcast/tracking.h"
 
 static const mc_command_help help = {
@@ -132,6 +133,70 @@ static int parse_train_opts(int argc, char **argv, mc_ctx *ctx, mc_train_opts *o
 	return -1;
 }
 
+/* Mean over horizons of the RMSE of a set of per-horizon metrics. */
+static double mean_rmse(const mc_metrics *m, size_t stride, int horizons)
+{
+	double sum = 0;
+	for (int h = 0; h < horizons; h++)
+		sum += ((const mc_metrics *)((const char *)m + (size_t)h * stride))->rmse;
+	return sum / horizons;
+}
+
+/*
+ * Register the bundle as a new version; it becomes champion when there is
+ * none or when it beats the champion on its own (most recent) test window,
+ * by mean RMSE over the horizons, else challenger.  The champion is scored
+ * with its parameters refit on the data before that window, the new version
+ * with its model trained before its validation window: neither saw the test
+ * window, and the champion has the more recent data.
+ */
+static mc_code register_version(mc_ctx *ctx, const char *run, const mc_train_result *r,
+				const mc_table *lake, char *said, size_t cap, mc_error *err)
+{
+	mc_version_info info = {r->bundle_dir, run, r->data_sha256, MC_VERSION, NULL};
+	int v, champ;
+	mc_code rc = mc_registry_register(ctx->store, MC_MODEL_NAME, &info, &v, err);
+	if (rc)
+		return rc;
+	mc_error e2 = MC_ERROR_INIT;
+	if (mc_registry_alias(ctx->store, MC_MODEL_NAME, MC_ALIAS_CHAMPION, &champ, &e2)) {
+		snprintf(said, cap, "version %d is the champion (the first)", v);
+		return mc_registry_set_alias(ctx->store, MC_MODEL_NAME, MC_ALIAS_CHAMPION, v,
+					     "first version", err);
+	}
+	char src[4200];
+	mc_bundle *b = NULL;
+	mc_backtest_result bt;
+	rc = mc_registry_source(ctx->store, MC_MODEL_NAME, champ, src, sizeof src, err);
+	if (!rc)
+		rc = mc_bundle_load(src, &b, err);
+	int H = 0;
+	if (!rc) {
+		H = r->horizons < mc_bundle_horizons(b) ? r->horizons : mc_bundle_horizons(b);
+		/* Refit once, at the window's first origin, so the champion never saw it
+		 * either (its bundle was refit on everything up to its cut-off). */
+		mc_backtest_opts o = {r->test_from, r->test_to, H, 1 << 30, 2};
+		rc = mc_backtest(b, lake, &o, &bt, err);
+	}
+	mc_bundle_free(b);
+	if (rc)
+		return mc_error_prefix(err, "cannot score the champion (version %d): ", champ);
+	double mine = mean_rmse(&r->hz[0].test_bundle, sizeof r->hz[0], H);
+	double theirs = mean_rmse(&bt.hz[0].bundle, sizeof bt.hz[0], H);
+	char a[11], z[11], reason[256];
+	mc_date_format_iso(r->test_from, a);
+	mc_date_format_iso(r->test_to, z);
+	bool better = mine < theirs;
+	snprintf(reason, sizeof reason,
+		 "%s champion version %d on %s..%s: mean RMSE over %d horizons %.4f vs %.4f",
+		 better ? "beats" : "does not beat", champ, a, z, H, mine, theirs);
+	snprintf(said, cap, "version %d %s (%s)", v,
+		 better ? "is the new champion" : "is the challenger", reason);
+	return mc_registry_set_alias(ctx->store, MC_MODEL_NAME,
+				     better ? MC_ALIAS_CHAMPION : MC_ALIAS_CHALLENGER, v, reason,
+				     err);
+}
+
 /* The search's run: RUNNING from the start, so an interrupted train is visible. */
 static mc_code start_run(mc_ctx *ctx, const mc_train_opts *o, int64_t *exp, char *run,
 			 mc_error *err)
@@ -196,9 +261,12 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx)
 	mc_train_result *r = NULL;
 	mc_code rc = mc_train(lake, &o, models, &r, &err);
 	mc_progress_finish(&tb.bar);
-	mc_table_free(lake);
+	char said[600] = "";
 	if (!rc)
 		rc = mc_train_log(ctx->store, exp, run, r, &err);
+	if (!rc)
+		rc = register_version(ctx, run, r, lake, said, sizeof said, &err);
+	mc_table_free(lake);
 	if (rc) {
 		mc_error e2 = MC_ERROR_INIT;
 		mc_run_set_tag(ctx->store, run, "milkcast.error", err.msg, &e2);
@@ -211,8 +279,9 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx)
 		char path[4300];
 		snprintf(path, sizeof path, "%s/bundle.json", r->bundle_dir);
 		json_t *meta = json_load_file(path, 0, NULL);
-		json_t *out = json_pack("{s:s, s:s, s:o}", "bundle", r->bundle_dir, "run_id", run,
-					"summary", meta ? meta : json_null());
+		json_t *out =
+			json_pack("{s:s, s:s, s:s, s:o}", "bundle", r->bundle_dir, "run_id", run,
+				  "registry", said, "summary", meta ? meta : json_null());
 		mc_print_json(out);
 	} else {
 		print_leaderboard(ctx, r);
@@ -225,6 +294,7 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx)
 			   r->phase[0], r->phase[1], r->phase[2], r->phase[3], r->phase[4]);
 		mc_info(ctx, "bundle written to %s\n", r->bundle_dir);
 		mc_info(ctx, "run %s ('milkcast runs show %s')\n", run, run);
+		mc_info(ctx, "registry: %s\n", said);
 	}
 	mc_train_result_free(r);
 	return MC_EXIT_OK;

@@ -17,6 +17,7 @@ const mc_command mc_commands[] = {
 	{"predict", cmd_predict, "forecast every series as of a date"},
 	{"backtest", cmd_backtest, "score forecasts against published prices"},
 	{"runs", cmd_runs, "list, show and compare tracked training runs"},
+	{"models", cmd_models, "the model registry: versions, champion, promote, rollback"},
 	{"help", cmd_help, "show help for milkcast or a command"},
 	{"version", cmd_version, "print the version"},
 	{NULL, NULL, NULL},

@@ -24,6 +24,33 @@ limit=$(sqlite3 "$DB" "select value from params where run_uuid='$child' and key=
 [ "$rounds" -eq $((best + 21)) ] || [ "$rounds" -eq "$limit" ] || fail "curve has $rounds rounds (best $best, limit $limit)"
 pass "train logs a run, its trials and their curves"
 
+# Registry: the first version is champion; the next is judged on its test window.
+expect_exit 0 "$MILKCAST" --json models show milkcast-forecast
+assert_eq "$(json_get "$TMP/out" "[(v['version'], v['aliases'], v['run_id']) for v in j['versions']]")" "[('1', 'champion', '$run1')]" "version 1"
+expect_exit 0 "$MILKCAST" --json train --until 2024-12-31 --trials 3 --seed 9
+run2=$(json_get "$TMP/out" "j['run_id']")
+reg=$(json_get "$TMP/out" "j['registry']")
+case "$reg" in
+"version 2 is the new champion"*|"version 2 is the challenger"*) ;;
+*) fail "registry said: $reg" ;;
+esac
+expect_exit 0 "$MILKCAST" --json models show milkcast-forecast
+cp "$TMP/out" "$TMP/models.json"
+assert_eq "$(json_get "$TMP/models.json" "len(j['versions'])")" 2 "versions"
+assert_eq "$(json_get "$TMP/models.json" "j['versions'][1]['run_id']")" "$run2" "lineage: version 2 -> run"
+assert_eq "$(json_get "$TMP/models.json" "j['alias_history'][1]['reason'].split(' ')[0] in ('beats', 'does')")" True "the move's reason"
+# promote, then rollback, both recorded.
+expect_exit 0 "$MILKCAST" models promote milkcast-forecast 2
+expect_exit 0 "$MILKCAST" --json models list
+assert_eq "$(json_get "$TMP/out" "j[0]['champion']")" 2 "promoted"
+expect_exit 0 "$MILKCAST" models rollback milkcast-forecast
+expect_exit 0 "$MILKCAST" --json models show milkcast-forecast
+assert_eq "$(json_get "$TMP/out" "[(h['alias'], h['new_version'], h['reason']) for h in j['alias_history']][-2:]")" "[('champion', '2', 'promoted'), ('champion', '1', 'rollback')]" "alias history"
+expect_exit 1 "$MILKCAST" models promote milkcast-forecast 9
+assert_contains "$TMP/err" "no version 9"
+expect_exit 2 "$MILKCAST" models promote milkcast-forecast two
+pass "registry: versions, champion gate, promote, rollback"
+
 expect_exit 0 "$MILKCAST" runs compare "$run1" "$run1"
 assert_contains "$TMP/out" "best_valid_rmse"
 expect_exit 1 "$MILKCAST" runs show 0123456789abcdef0123456789abcdef
@@ -47,5 +74,6 @@ expect_exit 0 "$MILKCAST" -q train --until 2024-12-31 --trials 2
 assert_eq "$(sqlite3 "$DB" "select status from runs where run_uuid='$killed'")" FAILED "killed run"
 assert_eq "$(sqlite3 "$DB" "select value from tags where run_uuid='$killed' and key='milkcast.error'")" interrupted "reason"
 assert_eq "$(sqlite3 "$DB" "pragma integrity_check")" ok "integrity"
-assert_eq "$(sqlite3 "$DB" "select count(*) from runs where parent_run_uuid is null and status='FINISHED'")" 2 "finished runs"
+assert_eq "$(sqlite3 "$DB" "select count(*) from runs where parent_run_uuid is null and status='FINISHED'")" 3 "finished runs"
+assert_eq "$(sqlite3 "$DB" "select count(*) from model_versions v where not exists (select 1 from runs r where r.run_uuid = v.run_id and r.status = 'FINISHED')")" 0 "no version without a finished run"
 pass "an interrupted train is marked FAILED"

@@ -1,0 +1,181 @@
+/* `milkcast models list|show|promote|rollback`: the model registry. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "milkcast/registry.h"
+#include "milkcast/store.h"
+
+static const mc_command_help help = {
+	"milkcast models list|show NAME|promote NAME VERSION|rollback NAME [options]",
+	"The model registry: versions, aliases and how they moved.",
+	"  list       registered models with their champion and challenger\n"
+	"  show       a model's versions (run, data hash, code version, bundle) and the\n"
+	"             history of its aliases\n"
+	"  promote    make VERSION the champion (recorded, with the reason 'promoted')\n"
+	"  rollback   give champion back to the version that held it before\n"
+	"`train` registers every bundle as a new version of milkcast-forecast; it\n"
+	"becomes champion only when it beats the champion on its test window.",
+};
+
+static json_t *rows(mc_ctx *ctx, const char *sql, const char *arg, mc_error *err)
+{
+	mc_stmt *st;
+	if (mc_stmt_prepare(ctx->store, sql, &st, err))
+		return NULL;
+	if (arg && mc_stmt_bind_text(st, 1, arg)) {
+		mc_stmt_free(st);
+		return NULL;
+	}
+	json_t *a = json_array();
+	bool row;
+	while (!mc_stmt_step(st, &row, err) && row) {
+		json_t *o = json_object();
+		for (int i = 0; i < mc_stmt_columns(st); i++)
+			json_object_set_new(o, mc_stmt_column_name(st, i),
+					    mc_stmt_is_null(st, i)
+						    ? json_null()
+						    : json_string(mc_stmt_text(st, i)));
+		json_array_append_new(a, o);
+	}
+	mc_stmt_free(st);
+	if (err->code) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+static const char *f(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
+static int models_list(mc_ctx *ctx)
+{
+	mc_error err = MC_ERROR_INIT;
+	json_t *a =
+		rows(ctx,
+		     "SELECT m.name, (SELECT count(*) FROM model_versions v WHERE v.name = m.name)"
+		     " AS versions, (SELECT version FROM registered_model_aliases a WHERE a.name ="
+		     " m.name AND a.alias = 'champion') AS champion, (SELECT version FROM"
+		     " registered_model_aliases a WHERE a.name = m.name AND a.alias ="
+		     " 'challenger') AS challenger FROM registered_models m ORDER BY m.name",
+		     NULL, &err);
+	if (!a)
+		return mc_die_error(&err);
+	if (ctx->json) {
+		mc_print_json(a);
+		return MC_EXIT_OK;
+	}
+	printf("%-20s %-9s %-9s %s\n", "model", "versions", "champion", "challenger");
+	size_t i;
+	json_t *o;
+	json_array_foreach(a, i, o)
+	{
+		printf("%-20s %-9s %-9s %s\n", f(o, "name"), f(o, "versions"), f(o, "champion"),
+		       f(o, "challenger"));
+	}
+	json_decref(a);
+	return MC_EXIT_OK;
+}
+
+static int models_show(mc_ctx *ctx, const char *name)
+{
+	mc_error err = MC_ERROR_INIT;
+	json_t *v =
+		rows(ctx,
+		     "SELECT version, run_id, data_sha256, code_version, source, creation_time,"
+		     " (SELECT group_concat(alias) FROM registered_model_aliases a WHERE a.name ="
+		     " v.name AND a.version = v.version) AS aliases FROM model_versions v WHERE"
+		     " name = ? ORDER BY version",
+		     name, &err);
+	json_t *h =
+		v ? rows(ctx,
+			 "SELECT alias, old_version, new_version, time, reason FROM alias_history"
+			 " WHERE name = ? ORDER BY id",
+			 name, &err)
+		  : NULL;
+	if (!v || !h) {
+		json_decref(v);
+		return mc_die_error(&err);
+	}
+	if (json_array_size(v) == 0) {
+		json_decref(v);
+		json_decref(h);
+		mc_fail(&err, MC_ERR_NOT_FOUND, "no registered model '%s' ('milkcast models list')",
+			name);
+		return mc_die_error(&err);
+	}
+	if (ctx->json) {
+		mc_print_json(json_pack("{s:s, s:o, s:o}", "name", name, "versions", v,
+					"alias_history", h));
+		return MC_EXIT_OK;
+	}
+	printf("%s\n%-8s %-32s %-10s %-12s %s\n", name, "version", "run", "aliases", "data",
+	       "bundle");
+	size_t i;
+	json_t *o;
+	json_array_foreach(v, i, o)
+	{
+		printf("%-8s %-32s %-10s %.12s %s\n", f(o, "version"), f(o, "run_id"),
+		       f(o, "aliases"), f(o, "data_sha256"), f(o, "source"));
+	}
+	printf("alias moves\n");
+	json_array_foreach(h, i, o)
+	{
+		printf("  %-10s %s -> %s: %s\n", f(o, "alias"), f(o, "old_version"),
+		       f(o, "new_version"), f(o, "reason"));
+	}
+	json_decref(v);
+	json_decref(h);
+	return MC_EXIT_OK;
+}
+
+static int moved(mc_ctx *ctx, const char *name, int version, const char *what)
+{
+	if (ctx->json)
+		mc_print_json(json_pack("{s:s, s:s, s:i}", "name", name, "champion_alias",
+					MC_ALIAS_CHAMPION, "version", version));
+	else
+		mc_info(ctx, "%s: champion is now version %d (%s)\n", name, version, what);
+	return MC_EXIT_OK;
+}
+
+int cmd_models(int argc, char **argv, mc_ctx *ctx)
+{
+	const mc_option opts[] = {MC_OPT_END()};
+	int n = mc_parse_options(argc, argv, opts, &help, ctx);
+	if (n < 0)
+		return mc_parse_exit(n);
+	if (n == 0)
+		return mc_usage_error(help.usage, "say list, show, promote or rollback");
+	int rc = mc_ctx_open_store(ctx);
+	if (rc)
+		return rc;
+	mc_error err = MC_ERROR_INIT;
+	if (!strcmp(argv[0], "list") && n == 1)
+		return models_list(ctx);
+	if (!strcmp(argv[0], "show") && n == 2)
+		return models_show(ctx, argv[1]);
+	if (!strcmp(argv[0], "promote") && n == 3) {
+		char *end;
+		long v = strtol(argv[2], &end, 10);
+		if (*end || v < 1)
+			return mc_usage_error(help.usage, "VERSION is a number, not '%s'", argv[2]);
+		if (mc_registry_set_alias(ctx->store, argv[1], MC_ALIAS_CHAMPION, (int)v,
+					  "promoted", &err))
+			return mc_die_error(&err);
+		return moved(ctx, argv[1], (int)v, "promoted");
+	}
+	if (!strcmp(argv[0], "rollback") && n == 2) {
+		int v;
+		if (mc_registry_rollback(ctx->store, argv[1], &v, &err))
+			return mc_die_error(&err);
+		return moved(ctx, argv[1], v, "rolled back");
+	}
+	return mc_usage_error(help.usage, "unknown or incomplete subcommand '%s'", argv[0]);
+}

@@ -1,0 +1,208 @@
+/* The model registry in milkcast.db; see milkcast/registry.h. */
+#include "milkcast/registry.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "milkcast/tracking.h"
+
+static mc_code one_int(mc_store *s, const char *sql, const char *a, const char *b, int64_t *out,
+		       bool *found, mc_error *err)
+{
+	mc_stmt *st;
+	mc_code rc = mc_stmt_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	bool row = false;
+	rc = mc_stmt_bind_text(st, 1, a);
+	if (!rc && b)
+		rc = mc_stmt_bind_text(st, 2, b);
+	if (!rc)
+		rc = mc_stmt_step(st, &row, err);
+	*found = !rc && row && !mc_stmt_is_null(st, 0);
+	if (*found)
+		*out = mc_stmt_int(st, 0);
+	mc_stmt_free(st);
+	return rc;
+}
+
+static mc_code check_name(const char *what, const char *name, mc_error *err)
+{
+	if (!mc_tracking_key_valid(name))
+		return mc_fail(err, MC_ERR_INVALID,
+			       "invalid %s '%.60s': 1 to %d letters, digits and _ - . / or spaces",
+			       what, name, MC_KEY_MAX);
+	return MC_OK;
+}
+
+mc_code mc_registry_register(mc_store *s, const char *name, const mc_version_info *info,
+			     int *version, mc_error *err)
+{
+	mc_code rc = check_name("model name", name, err);
+	if (rc)
+		return rc;
+	int64_t now = mc_now_ms(), v = 0;
+	bool found;
+	mc_stmt *st = NULL;
+	rc = mc_store_begin(s, err);
+	if (!rc)
+		rc = mc_stmt_prepare(s,
+				     "INSERT OR IGNORE INTO registered_models(name, creation_time,"
+				     " last_updated_time) VALUES (?, ?, ?)",
+				     &st, err);
+	if (!rc && !(rc = mc_stmt_bind_text(st, 1, name)) && !(rc = mc_stmt_bind_int(st, 2, now)) &&
+	    !(rc = mc_stmt_bind_int(st, 3, now)))
+		rc = mc_stmt_run(st, err);
+	mc_stmt_free(st);
+	if (!rc)
+		rc = one_int(s, "SELECT max(version) FROM model_versions WHERE name = ?", name,
+			     NULL, &v, &found, err);
+	int next = (int)(found ? v + 1 : 1);
+	st = NULL;
+	if (!rc)
+		rc = mc_stmt_prepare(s,
+				     "INSERT INTO model_versions(name, version, creation_time,"
+				     " last_updated_time, description, source, run_id, data_sha256,"
+				     " code_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				     &st, err);
+	if (!rc) {
+		const char *text[] = {info->description, info->source, info->run_id,
+				      info->data_sha256, info->code_version};
+		rc = mc_stmt_bind_text(st, 1, name);
+		if (!rc)
+			rc = mc_stmt_bind_int(st, 2, next);
+		if (!rc)
+			rc = mc_stmt_bind_int(st, 3, now);
+		if (!rc)
+			rc = mc_stmt_bind_int(st, 4, now);
+		for (int i = 0; i < 5 && !rc; i++)
+			rc = mc_stmt_bind_text(st, 5 + i, text[i]);
+		if (!rc)
+			rc = mc_stmt_run(st, err);
+	}
+	mc_stmt_free(st);
+	if (!rc)
+		rc = mc_store_commit(s, err);
+	else
+		mc_store_rollback(s);
+	if (!rc)
+		*version = next;
+	return rc;
+}
+
+mc_code mc_registry_alias(mc_store *s, const char *name, const char *alias, int *version,
+			  mc_error *err)
+{
+	int64_t v;
+	bool found;
+	mc_code rc = one_int(
+		s, "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?",
+		name, alias, &v, &found, err);
+	if (rc)
+		return rc;
+	if (!found)
+		return mc_fail(err, MC_ERR_NOT_FOUND, "model '%s' has no alias '%s'", name, alias);
+	*version = (int)v;
+	return MC_OK;
+}
+
+mc_code mc_registry_set_alias(mc_store *s, const char *name, const char *alias, int version,
+			      const char *reason, mc_error *err)
+{
+	mc_code rc = check_name("alias", alias, err);
+	if (rc)
+		return rc;
+	int64_t exists;
+	bool found;
+	char v[16];
+	snprintf(v, sizeof v, "%d", version);
+	rc = one_int(s, "SELECT version FROM model_versions WHERE name = ? AND version = ?", name,
+		     v, &exists, &found, err);
+	if (!rc && !found)
+		return mc_fail(err, MC_ERR_NOT_FOUND, "model '%s' has no version %d", name,
+			       version);
+	int old = 0;
+	mc_error e2 = MC_ERROR_INIT;
+	bool had = !rc && mc_registry_alias(s, name, alias, &old, &e2) == MC_OK;
+	mc_stmt *st = NULL;
+	if (!rc)
+		rc = mc_store_begin(s, err);
+	if (!rc)
+		rc = mc_stmt_prepare(s,
+				     "INSERT OR REPLACE INTO registered_model_aliases(name, alias,"
+				     " version) VALUES (?, ?, ?)",
+				     &st, err);
+	if (!rc && !(rc = mc_stmt_bind_text(st, 1, name)) &&
+	    !(rc = mc_stmt_bind_text(st, 2, alias)) && !(rc = mc_stmt_bind_int(st, 3, version)))
+		rc = mc_stmt_run(st, err);
+	mc_stmt_free(st);
+	st = NULL;
+	if (!rc)
+		rc = mc_stmt_prepare(
+			s,
+			"INSERT INTO alias_history(name, alias, old_version, new_version,"
+			" time, reason) VALUES (?, ?, ?, ?, ?, ?)",
+			&st, err);
+	if (!rc) {
+		rc = mc_stmt_bind_text(st, 1, name);
+		if (!rc)
+			rc = mc_stmt_bind_text(st, 2, alias);
+		if (!rc)
+			rc = had ? mc_stmt_bind_int(st, 3, old) : mc_stmt_bind_null(st, 3);
+		if (!rc)
+			rc = mc_stmt_bind_int(st, 4, version);
+		if (!rc)
+			rc = mc_stmt_bind_int(st, 5, mc_now_ms());
+		if (!rc)
+			rc = mc_stmt_bind_text(st, 6, reason);
+		if (!rc)
+			rc = mc_stmt_run(st, err);
+	}
+	mc_stmt_free(st);
+	if (!rc)
+		rc = mc_store_commit(s, err);
+	else
+		mc_store_rollback(s);
+	return rc;
+}
+
+mc_code mc_registry_rollback(mc_store *s, const char *name, int *version, mc_error *err)
+{
+	int64_t v;
+	bool found;
+	mc_code rc = one_int(s,
+			     "SELECT old_version FROM alias_history WHERE name = ? AND alias = ?"
+			     " AND old_version IS NOT NULL ORDER BY id DESC LIMIT 1",
+			     name, MC_ALIAS_CHAMPION, &v, &found, err);
+	if (rc)
+		return rc;
+	if (!found)
+		return mc_fail(err, MC_ERR_NOT_FOUND,
+			       "model '%s' has no earlier champion to roll back to", name);
+	rc = mc_registry_set_alias(s, name, MC_ALIAS_CHAMPION, (int)v, "rollback", err);
+	if (!rc)
+		*version = (int)v;
+	return rc;
+}
+
+mc_code mc_registry_source(mc_store *s, const char *name, int version, char *out, size_t cap,
+			   mc_error *err)
+{
+	mc_stmt *st;
+	mc_code rc = mc_stmt_prepare(
+		s, "SELECT source FROM model_versions WHERE name = ? AND version = ?", &st, err);
+	if (rc)
+		return rc;
+	bool row = false;
+	rc = mc_stmt_bind_text(st, 1, name);
+	if (!rc)
+		rc = mc_stmt_bind_int(st, 2, version);
+	if (!rc)
+		rc = mc_stmt_step(st, &row, err);
+	if (!rc && !row)
+		rc = mc_fail(err, MC_ERR_NOT_FOUND, "model '%s' has no version %d", name, version);
+	if (!rc)
+		snprintf(out, cap, "%s", mc_stmt_text(st, 0));
+	mc_stmt_free(st);
+	return rc;
+}
