@@ -42,7 +42,7 @@ mc_code mc_registry_register(mc_store *s, const char *name, const mc_version_inf
 	if (rc)
 		return rc;
 	int64_t now = mc_now_ms(), v = 0;
-	bool found;
+	bool found = false;
 	mc_stmt *st = NULL;
 	rc = mc_store_begin(s, err);
 	if (!rc)
@@ -94,7 +94,7 @@ mc_code mc_registry_alias(mc_store *s, const char *name, const char *alias, int 
 			  mc_error *err)
 {
 	int64_t v;
-	bool found;
+	bool found = false;
 	mc_code rc = one_int(
 		s, "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?",
 		name, alias, &v, &found, err);
@@ -113,7 +113,7 @@ mc_code mc_registry_set_alias(mc_store *s, const char *name, const char *alias, 
 	if (rc)
 		return rc;
 	int64_t exists;
-	bool found;
+	bool found = false;
 	char v[16];
 	snprintf(v, sizeof v, "%d", version);
 	rc = one_int(s, "SELECT version FROM model_versions WHERE name = ? AND version = ?", name,

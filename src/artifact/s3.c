@@ -1,0 +1,743 @@
+/*
+ * The S3 backend of the artifact store: SigV4-signed requests over libcurl
+ * with retries, single PUTs with Content-MD5, multipart uploads above the
+ * part size, ListObjectsV2 pages parsed with libxml2.  Errors name the
+ * s3:// URI and the S3 error code, never a credential.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "artifact/s3_int.h"
+#include "milkcast/sha256.h"
+#include "milkcast/sigv4.h"
+
+typedef struct s3_store {
+	s3_config cfg;
+	CURL *curl;
+	uint64_t rng;
+	char errbuf[CURL_ERROR_SIZE];
+} s3_store;
+
+/* One request: the object key is the full S3 key (prefix included), NULL for the bucket. */
+typedef struct s3_req {
+	const char *method;
+	const char *key;
+	const mc_sigv4_pair *query;
+	size_t n_query;
+	const void *body;
+	size_t body_len;
+	bool send_md5;
+	size_t max_bytes;
+} s3_req;
+
+typedef struct s3_resp {
+	long status;
+	int attempts;
+	curl_off_t content_length;
+	mc_buf body;
+	char etag[80];
+	bool kms;
+	bool over_cap;
+} s3_resp;
+
+/* --- one signed exchange -------------------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
+{
+	s3_resp *r = user;
+	if (mc_buf_append(&r->body, data, size * nmemb)) {
+		r->over_cap = true;
+		return 0;
+	}
+	return size * nmemb;
+}
+
+static void header_value(const char *h, size_t n, const char *name, char *out, size_t cap)
+{
+	size_t len = strlen(name);
+	if (n <= len || strncasecmp(h, name, len) != 0 || h[len] != ':')
+		return;
+	h += len + 1;
+	n -= len + 1;
+	while (n && (*h == ' ' || *h == '\t'))
+		h++, n--;
+	while (n && (h[n - 1] == '\r' || h[n - 1] == '\n' || h[n - 1] == ' '))
+		n--;
+	snprintf(out, cap, "%.*s", (int)n, h);
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
+{
+	s3_resp *r = user;
+	size_t n = size * nmemb;
+	char sse[32] = "";
+	header_value(data, n, "ETag", r->etag, sizeof r->etag);
+	header_value(data, n, "x-amz-server-side-encryption", sse, sizeof sse);
+	if (strncmp(sse, "aws:kms", 7) == 0)
+		r->kms = true;
+	return n;
+}
+
+static mc_code url_for(s3_store *s, const s3_req *q, mc_buf *path, mc_buf *url)
+{
+	mc_code rc = mc_buf_printf(path, "%s/%s", s->cfg.base_path, q->key ? q->key : "");
+	if (!rc && !q->key && s->cfg.base_path[0])
+		path->data[--path->len] = '\0'; /* "/bucket", not "/bucket/" */
+	if (!rc)
+		rc = mc_buf_append(url, s->cfg.origin, strlen(s->cfg.origin));
+	if (!rc)
+		rc = mc_sigv4_uri_encode(url, (const char *)path->data, true);
+	if (!rc && q->n_query) {
+		rc = mc_buf_putc(url, '?');
+		if (!rc)
+			rc = mc_sigv4_canonical_query(url, q->query, q->n_query);
+	}
+	return rc;
+}
+
+/* Signed headers into a curl list; the secret only enters the HMAC. */
+static mc_code sign_headers(s3_store *s, const s3_req *q, const char *path, struct curl_slist **out,
+			    mc_error *err)
+{
+	char date[17], hash[65], md5b64[25] = "";
+	mc_sigv4_amz_date(time(NULL), date);
+	mc_sha256_hex(q->body ? q->body : "", q->body_len, hash);
+	mc_sigv4_pair h[5] = {
+		{"host", s->cfg.host}, {"x-amz-content-sha256", hash}, {"x-amz-date", date}};
+	size_t n = 3;
+	if (q->send_md5) {
+		uint8_t md5[16];
+		artifact_md5(q->body ? q->body : "", q->body_len, md5);
+		artifact_base64(md5, 16, md5b64);
+		h[n++] = (mc_sigv4_pair){"content-md5", md5b64};
+	}
+	if (s->cfg.session_token)
+		h[n++] = (mc_sigv4_pair){"x-amz-security-token", s->cfg.session_token};
+	mc_sigv4_request req = {q->method, path, q->query, q->n_query, h, n, hash};
+	mc_sigv4_key key = {s->cfg.access_key, s->cfg.secret_key, s->cfg.region, "s3"};
+	mc_sigv4_out so;
+	mc_code rc = mc_sigv4_sign(&req, &key, date, &so, err);
+	if (rc)
+		return rc;
+	mc_buf line = MC_BUF_INIT;
+	struct curl_slist *list = NULL;
+	for (size_t i = 0; !rc && i <= n; i++) {
+		mc_buf_reset(&line);
+		rc = i < n ? mc_buf_printf(&line, "%s: %s", h[i].name, h[i].value)
+			   : mc_buf_printf(&line, "Authorization: %s",
+					   (const char *)so.authorization.data);
+		struct curl_slist *l = rc ? NULL : curl_slist_append(list, (const char *)line.data);
+		if (!l)
+			rc = MC_ERR_NOMEM;
+		else
+			list = l;
+	}
+	struct curl_slist *l = rc ? NULL : curl_slist_append(list, "Expect:");
+	if (l && q->body)
+		l = curl_slist_append(l, "Content-Type: application/octet-stream");
+	if (!l)
+		rc = MC_ERR_NOMEM;
+	if (line.data)
+		memset(line.data, 0, line.len);
+	mc_buf_release(&line);
+	mc_sigv4_out_release(&so);
+	if (rc) {
+		curl_slist_free_all(list);
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	}
+	*out = l;
+	return MC_OK;
+}
+
+static void set_options(s3_store *s, const s3_req *q, const char *url, struct curl_slist *hdrs,
+			s3_resp *r, const mc_artifact_opts *o)
+{
+	CURL *c = s->curl;
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "milkcast/" MC_VERSION);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout_s);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	if (strcmp(q->method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(q->method, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+		if (q->body || strcmp(q->method, "POST") == 0) {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body ? q->body : "");
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+		}
+	}
+}
+
+static uint32_t next_random(s3_store *s)
+{
+	uint64_t z = (s->rng += 0x9E3779B97F4A7C15u);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+/* Full jitter: a random wait up to base * 2^attempt, capped at 20 s. */
+static void backoff(s3_store *s, long base_ms, int attempt)
+{
+	long cap = base_ms << (attempt < 16 ? attempt : 16);
+	if (cap > 20000)
+		cap = 20000;
+	long ms = cap / 2 + (long)(next_random(s) % (uint32_t)(cap / 2 + 1));
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static bool transient(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SSL_CONNECT_ERROR: return true;
+	default: return false;
+	}
+}
+
+static mc_code attempt(s3_store *s, const mc_artifact_opts *o, const s3_req *q, s3_resp *r,
+		       CURLcode *cc, mc_error *err)
+{
+	mc_buf path = MC_BUF_INIT, url = MC_BUF_INIT;
+	struct curl_slist *hdrs = NULL;
+	mc_code rc = url_for(s, q, &path, &url);
+	if (rc) {
+		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	} else if (!(rc = sign_headers(s, q, (const char *)path.data, &hdrs, err))) {
+		mc_buf_reset(&r->body);
+		r->etag[0] = '\0';
+		r->kms = r->over_cap = false;
+		s->errbuf[0] = '\0';
+		set_options(s, q, (const char *)url.data, hdrs, r, o);
+		*cc = curl_easy_perform(s->curl);
+		r->status = 0;
+		r->content_length = -1;
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
+		curl_easy_getinfo(s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &r->content_length);
+	}
+	curl_slist_free_all(hdrs);
+	mc_buf_release(&path);
+	mc_buf_release(&url);
+	return rc;
+}
+
+/* A request with retries on transport errors, 5xx and 429; MC_OK when an HTTP status came back. */
+static mc_code perform(mc_artifact_store *st, const s3_req *q, s3_resp *r, mc_error *err)
+{
+	s3_store *s = st->backend;
+	r->body.max = q->max_bytes ? q->max_bytes : ((size_t)16 << 20);
+	for (r->attempts = 1;; r->attempts++) {
+		CURLcode cc = CURLE_OK;
+		mc_code rc = attempt(s, &st->opts, q, r, &cc, err);
+		if (rc)
+			return rc;
+		bool again = cc == CURLE_OK ? r->status == 429 || r->status >= 500 : transient(cc);
+		if (again && r->attempts <= st->opts.retries) {
+			backoff(s, st->opts.backoff_ms, r->attempts - 1);
+			continue;
+		}
+		if (cc == CURLE_OK)
+			return MC_OK;
+		if (r->over_cap || cc == CURLE_WRITE_ERROR)
+			return mc_fail(err, MC_ERR_LIMIT, "the response exceeds %zu bytes",
+				       r->body.max);
+		return mc_fail(err, MC_ERR_NETWORK, "%s (%d attempt%s)",
+			       s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc), r->attempts,
+			       r->attempts == 1 ? "" : "s");
+	}
+}
+
+/* --- XML ------------------------------------------------------------------ */
+
+static xmlDoc *parse_xml(const mc_buf *b)
+{
+	if (!b->len || b->len > (size_t)1 << 30)
+		return NULL;
+	return xmlReadMemory((const char *)b->data, (int)b->len, "s3.xml", NULL,
+			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+static xmlNode *child(xmlNode *n, const char *name)
+{
+	for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* The text of a child element, copied into out (empty when absent). */
+static void child_text(xmlNode *n, const char *name, char *out, size_t cap)
+{
+	out[0] = '\0';
+	xmlNode *c = child(n, name);
+	xmlChar *t = c ? xmlNodeGetContent(c) : NULL;
+	if (t)
+		snprintf(out, cap, "%s", (const char *)t);
+	xmlFree(t);
+}
+
+/* "HTTP 403 SignatureDoesNotMatch: The request signature ..." from an S3 error reply. */
+static mc_code http_error(const s3_resp *r, mc_error *err)
+{
+	char code[128] = "", msg[256] = "";
+	xmlDoc *doc = parse_xml(&r->body);
+	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (root && strcmp((const char *)root->name, "Error") == 0) {
+		child_text(root, "Code", code, sizeof code);
+		child_text(root, "Message", msg, sizeof msg);
+	}
+	xmlFreeDoc(doc);
+	mc_code c = r->status == 404 ? MC_ERR_NOT_FOUND : MC_ERR_NETWORK;
+	if (!code[0] && r->status == 403)
+		snprintf(code, sizeof code, "Forbidden (bad credentials or no permission)");
+	return mc_fail(err, c, "HTTP %ld%s%s%s%s%s", r->status, code[0] ? " " : "", code,
+		       msg[0] ? ": " : "", msg, r->attempts > 1 ? " (after retries)" : "");
+}
+
+/* --- operations ------------------------------------------------------------ */
+
+static char *full_key(mc_artifact_store *st, const char *key)
+{
+	s3_store *s = st->backend;
+	size_t n = strlen(s->cfg.prefix) + strlen(key) + 1;
+	char *k = malloc(n);
+	if (k)
+		snprintf(k, n, "%s%s", s->cfg.prefix, key);
+	return k;
+}
+
+static void resp_init(s3_resp *r)
+{
+	memset(r, 0, sizeof *r);
+	mc_buf_init(&r->body, 0);
+}
+
+static void unquote(const char *etag, char *out, size_t cap)
+{
+	size_t n = strlen(etag);
+	if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"')
+		snprintf(out, cap, "%.*s", (int)(n - 2), etag + 1);
+	else
+		snprintf(out, cap, "%s", etag);
+}
+
+static void md5_hex(const void *p, size_t n, char out[33])
+{
+	uint8_t d[16];
+	artifact_md5(p, n, d);
+	for (int i = 0; i < 16; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* The ETag of a plain upload is the MD5 of the bytes (not under SSE-KMS). */
+static mc_code check_etag(const s3_resp *r, const char *want, mc_error *err)
+{
+	char got[80];
+	unquote(r->etag, got, sizeof got);
+	if (r->kms)
+		return MC_OK;
+	if (!got[0])
+		return mc_fail(err, MC_ERR_NETWORK, "the server returned no ETag");
+	if (strcasecmp(got, want) != 0)
+		return mc_fail(err, MC_ERR_NETWORK, "ETag %s does not match the MD5 %s", got, want);
+	return MC_OK;
+}
+
+static mc_code put_single(mc_artifact_store *st, const char *k, const void *p, size_t n,
+			  mc_error *err)
+{
+	s3_req q = {.method = "PUT", .key = k, .body = p ? p : "", .body_len = n, .send_md5 = true};
+	s3_resp r;
+	resp_init(&r);
+	mc_code rc = perform(st, &q, &r, err);
+	if (!rc && r.status != 200)
+		rc = http_error(&r, err);
+	if (!rc) {
+		char md5[33];
+		md5_hex(q.body, n, md5);
+		rc = check_etag(&r, md5, err);
+	}
+	mc_buf_release(&r.body);
+	return rc;
+}
+
+typedef struct multipart {
+	char upload_id[1024];
+	char (*etags)[33];
+	size_t n_parts;
+} multipart;
+
+static mc_code mp_create(mc_artifact_store *st, const char *k, multipart *m, mc_error *err)
+{
+	mc_sigv4_pair qp[] = {{"uploads", ""}};
+	s3_req q = {.method = "POST", .key = k, .query = qp, .n_query = 1};
+	s3_resp r;
+	resp_init(&r);
+	mc_code rc = perform(st, &q, &r, err);
+	if (!rc && r.status != 200)
+		rc = http_error(&r, err);
+	if (!rc) {
+		xmlDoc *doc = parse_xml(&r.body);
+		child_text(doc ? xmlDocGetRootElement(doc) : NULL, "UploadId", m->upload_id,
+			   sizeof m->upload_id);
+		xmlFreeDoc(doc);
+		if (!m->upload_id[0])
+			rc = mc_fail(err, MC_ERR_FORMAT,
+				     "CreateMultipartUpload returned no UploadId");
+	}
+	mc_buf_release(&r.body);
+	return rc;
+}
+
+static mc_code mp_part(mc_artifact_store *st, const char *k, multipart *m, size_t i,
+		       const uint8_t *p, size_t n, mc_error *err)
+{
+	char num[24];
+	snprintf(num, sizeof num, "%zu", i + 1);
+	mc_sigv4_pair qp[] = {{"partNumber", num}, {"uploadId", m->upload_id}};
+	s3_req q = {.method = "PUT",
+		    .key = k,
+		    .query = qp,
+		    .n_query = 2,
+		    .body = p,
+		    .body_len = n,
+		    .send_md5 = true};
+	s3_resp r;
+	resp_init(&r);
+	md5_hex(p, n, m->etags[i]);
+	mc_code rc = perform(st, &q, &r, err);
+	if (!rc && r.status != 200)
+		rc = http_error(&r, err);
+	if (!rc)
+		rc = check_etag(&r, m->etags[i], err);
+	if (rc)
+		mc_error_prefix(err, "part %zu: ", i + 1);
+	mc_buf_release(&r.body);
+	return rc;
+}
+
+/* The ETag S3 gives a multipart object: MD5 of the parts' binary MD5s, "-" and the count. */
+static void mp_expected_etag(const multipart *m, char *out, size_t cap)
+{
+	uint8_t *raw = malloc(m->n_parts * 16 + 1);
+	if (!raw) {
+		out[0] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < m->n_parts; i++)
+		for (size_t j = 0; j < 16; j++) {
+			unsigned v;
+			sscanf(m->etags[i] + 2 * j, "%2x", &v);
+			raw[16 * i + j] = (uint8_t)v;
+		}
+	char h[33];
+	md5_hex(raw, m->n_parts * 16, h);
+	free(raw);
+	snprintf(out, cap, "%s-%zu", h, m->n_parts);
+}
+
+static mc_code mp_complete(mc_artifact_store *st, const char *k, multipart *m, mc_error *err)
+{
+	mc_buf xml = MC_BUF_INIT;
+	mc_code rc = mc_buf_printf(&xml, "<CompleteMultipartUpload>");
+	for (size_t i = 0; !rc && i < m->n_parts; i++)
+		rc = mc_buf_printf(&xml,
+				   "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag></Part>",
+				   i + 1, m->etags[i]);
+	if (!rc)
+		rc = mc_buf_printf(&xml, "</CompleteMultipartUpload>");
+	if (rc) {
+		mc_buf_release(&xml);
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	}
+	mc_sigv4_pair qp[] = {{"uploadId", m->upload_id}};
+	s3_req q = {.method = "POST",
+		    .key = k,
+		    .query = qp,
+		    .n_query = 1,
+		    .body = xml.data,
+		    .body_len = xml.len};
+	s3_resp r;
+	resp_init(&r);
+	rc = perform(st, &q, &r, err);
+	if (!rc && r.status != 200)
+		rc = http_error(&r, err);
+	if (!rc) {
+		/* a 200 can still carry an <Error> */
+		xmlDoc *doc = parse_xml(&r.body);
+		xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+		char got[80] = "", etag[80], want[80];
+		if (root && strcmp((const char *)root->name, "Error") == 0) {
+			r.status = 500;
+			rc = http_error(&r, err);
+		} else {
+			child_text(root, "ETag", got, sizeof got);
+			unquote(got, etag, sizeof etag);
+			mp_expected_etag(m, want, sizeof want);
+			if (!root)
+				rc = mc_fail(err, MC_ERR_FORMAT,
+					     "CompleteMultipartUpload returned no XML");
+			else if (etag[0] && strcasecmp(etag, want) != 0)
+				rc = mc_fail(err, MC_ERR_NETWORK,
+					     "ETag %s does not match the parts' %s", etag, want);
+		}
+		xmlFreeDoc(doc);
+	}
+	mc_buf_release(&r.body);
+	mc_buf_release(&xml);
+	return rc;
+}
+
+static void mp_abort(mc_artifact_store *st, const char *k, multipart *m)
+{
+	mc_sigv4_pair qp[] = {{"uploadId", m->upload_id}};
+	s3_req q = {.method = "DELETE", .key = k, .query = qp, .n_query = 1};
+	s3_resp r;
+	mc_error ignored = MC_ERROR_INIT;
+	resp_init(&r);
+	perform(st, &q, &r, &ignored);
+	mc_buf_release(&r.body);
+}
+
+static mc_code put_multipart(mc_artifact_store *st, const char *k, const uint8_t *p, size_t n,
+			     mc_error *err)
+{
+	size_t part = st->opts.part_size;
+	multipart m = {.n_parts = (n + part - 1) / part};
+	m.etags = calloc(m.n_parts, sizeof *m.etags);
+	if (!m.etags)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	mc_code rc = mp_create(st, k, &m, err);
+	for (size_t i = 0; !rc && i < m.n_parts; i++) {
+		size_t off = i * part;
+		rc = mp_part(st, k, &m, i, p + off, n - off < part ? n - off : part, err);
+	}
+	if (!rc)
+		rc = mp_complete(st, k, &m, err);
+	if (rc && m.upload_id[0])
+		mp_abort(st, k, &m);
+	free(m.etags);
+	return rc;
+}
+
+static mc_code s3_put(mc_artifact_store *st, const char *key, const void *p, size_t n,
+		      mc_error *err)
+{
+	char *k = full_key(st, key);
+	if (!k)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	mc_code rc = n > st->opts.part_size ? put_multipart(st, k, p, n, err)
+					    : put_single(st, k, p, n, err);
+	if (rc)
+		mc_error_prefix(err, "cannot put '%s' in '%s': ", key, st->uri);
+	free(k);
+	return rc;
+}
+
+static mc_code s3_get(mc_artifact_store *st, const char *key, mc_buf *out, mc_error *err)
+{
+	char *k = full_key(st, key);
+	if (!k)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	s3_req q = {.method = "GET", .key = k, .max_bytes = st->opts.max_get_bytes};
+	if (out->max && out->max < q.max_bytes)
+		q.max_bytes = out->max;
+	s3_resp r;
+	resp_init(&r);
+	mc_code rc = perform(st, &q, &r, err);
+	if (!rc && r.status != 200)
+		rc = http_error(&r, err);
+	if (!rc && r.content_length >= 0 && (uint64_t)r.content_length != r.body.len)
+		rc = mc_fail(err, MC_ERR_NETWORK, "truncated: received %zu of %lld bytes",
+			     r.body.len, (long long)r.content_length);
+	if (!rc) {
+		size_t keep_max = out->max;
+		mc_buf_release(out);
+		*out = r.body;
+		out->max = keep_max;
+		mc_buf_init(&r.body, 0);
+	}
+	mc_buf_release(&r.body);
+	if (rc == MC_ERR_NOT_FOUND)
+		mc_fail(err, rc, "no artifact '%s' in '%s'", key, st->uri);
+	else if (rc)
+		mc_error_prefix(err, "cannot get '%s' from '%s': ", key, st->uri);
+	free(k);
+	return rc;
+}
+
+static mc_code s3_exists(mc_artifact_store *st, const char *key, bool *exists, mc_error *err)
+{
+	char *k = full_key(st, key);
+	if (!k)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	s3_req q = {.method = "HEAD", .key = k};
+	s3_resp r;
+	resp_init(&r);
+	mc_code rc = perform(st, &q, &r, err);
+	if (!rc && r.status != 200 && r.status != 404)
+		rc = http_error(&r, err);
+	*exists = !rc && r.status == 200;
+	if (rc)
+		mc_error_prefix(err, "cannot check '%s' in '%s': ", key, st->uri);
+	mc_buf_release(&r.body);
+	free(k);
+	return rc;
+}
+
+static mc_code s3_del(mc_artifact_store *st, const char *key, mc_error *err)
+{
+	char *k = full_key(st, key);
+	if (!k)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	s3_req q = {.method = "DELETE", .key = k};
+	s3_resp r;
+	resp_init(&r);
+	mc_code rc = perform(st, &q, &r, err);
+	if (!rc && r.status != 204 && r.status != 200 && r.status != 404)
+		rc = http_error(&r, err);
+	if (rc)
+		mc_error_prefix(err, "cannot delete '%s' from '%s': ", key, st->uri);
+	mc_buf_release(&r.body);
+	free(k);
+	return rc;
+}
+
+/* One ListObjectsV2 page: keys added, token set to the next one ("" at the end). */
+static mc_code list_page(mc_artifact_store *st, const mc_buf *body, mc_artifact_keys *out,
+			 size_t *cap, char *token, size_t token_cap, mc_error *err)
+{
+	s3_store *s = st->backend;
+	size_t plen = strlen(s->cfg.prefix);
+	xmlDoc *doc = parse_xml(body);
+	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root || strcmp((const char *)root->name, "ListBucketResult") != 0) {
+		xmlFreeDoc(doc);
+		return mc_fail(err, MC_ERR_FORMAT, "ListObjectsV2 returned no ListBucketResult");
+	}
+	mc_code rc = MC_OK;
+	for (xmlNode *c = root->children; !rc && c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, "Contents") != 0)
+			continue;
+		char key[2048];
+		child_text(c, "Key", key, sizeof key);
+		if (strlen(key) > plen && strncmp(key, s->cfg.prefix, plen) == 0 &&
+		    artifact_list_add(out, key + plen, cap))
+			rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	}
+	char truncated[8];
+	child_text(root, "IsTruncated", truncated, sizeof truncated);
+	child_text(root, "NextContinuationToken", token, token_cap);
+	if (strcmp(truncated, "true") != 0)
+		token[0] = '\0';
+	else if (!rc && !token[0])
+		rc = mc_fail(err, MC_ERR_FORMAT,
+			     "a truncated listing without a continuation token");
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+static mc_code s3_list(mc_artifact_store *st, const char *prefix, mc_artifact_keys *out,
+		       mc_error *err)
+{
+	char *p = full_key(st, prefix);
+	char token[2048] = "";
+	size_t cap = 0;
+	mc_code rc = p ? MC_OK : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	s3_resp r;
+	resp_init(&r);
+	for (int page = 0; !rc; page++) {
+		mc_sigv4_pair qp[] = {
+			{"list-type", "2"}, {"prefix", p}, {"continuation-token", token}};
+		s3_req q = {.method = "GET", .query = qp, .n_query = token[0] ? 3 : 2};
+		rc = perform(st, &q, &r, err);
+		if (!rc && r.status != 200)
+			rc = http_error(&r, err);
+		if (!rc)
+			rc = list_page(st, &r.body, out, &cap, token, sizeof token, err);
+		if (!rc && !token[0])
+			break;
+	}
+	if (rc)
+		mc_error_prefix(err, "cannot list '%s' in '%s': ", prefix, st->uri);
+	mc_buf_release(&r.body);
+	free(p);
+	return rc;
+}
+
+static void s3_free(mc_artifact_store *st)
+{
+	s3_store *s = st->backend;
+	if (!s)
+		return;
+	if (s->curl) {
+		curl_easy_cleanup(s->curl);
+		curl_global_cleanup();
+	}
+	s3_config_release(&s->cfg);
+	free(s);
+}
+
+static const artifact_ops s3_ops = {
+	.put = s3_put,
+	.get = s3_get,
+	.exists = s3_exists,
+	.del = s3_del,
+	.list = s3_list,
+	.free = s3_free,
+};
+
+mc_code artifact_s3_open(mc_artifact_store *st, const char *rest, mc_error *err)
+{
+	s3_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	st->backend = s;
+	st->ops = &s3_ops;
+	size_t n = strlen(rest) + 6;
+	if (!(st->uri = malloc(n)))
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	snprintf(st->uri, n, "s3://%s", rest);
+	mc_code rc = s3_config_load(&s->cfg, rest, &st->opts, err);
+	if (rc)
+		return rc;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return mc_fail(err, MC_ERR_NETWORK, "cannot initialise libcurl");
+	if (!(s->curl = curl_easy_init())) {
+		curl_global_cleanup();
+		return mc_fail(err, MC_ERR_NOMEM, "cannot create a libcurl handle");
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s->rng = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 20 ^ (uint64_t)getpid() << 40;
+	return MC_OK;
+}
