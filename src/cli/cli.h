@@ -122,6 +122,10 @@ void mc_ctx_release(mc_ctx *ctx);
 struct json_t;
 void mc_print_json(struct json_t *v);
 
+/* The rows of a query on ctx->store (one optional text parameter) as an array
+ * of objects keyed by column name, values as text; NULL with err filled. */
+struct json_t *mc_cli_query_json(mc_ctx *ctx, const char *sql, const char *arg, mc_error *err);
+
 /* --- commands ----------------------------------------------------------- */
 
 int cmd_help(int argc, char **argv, mc_ctx *ctx);

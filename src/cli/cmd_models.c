@@ -20,34 +20,6 @@ static const mc_command_help help = {
 	"becomes champion only when it beats the champion on its test window.",
 };
 
-static json_t *rows(mc_ctx *ctx, const char *sql, const char *arg, mc_error *err)
-{
-	mc_stmt *st;
-	if (mc_stmt_prepare(ctx->store, sql, &st, err))
-		return NULL;
-	if (arg && mc_stmt_bind_text(st, 1, arg)) {
-		mc_stmt_free(st);
-		return NULL;
-	}
-	json_t *a = json_array();
-	bool row;
-	while (!mc_stmt_step(st, &row, err) && row) {
-		json_t *o = json_object();
-		for (int i = 0; i < mc_stmt_columns(st); i++)
-			json_object_set_new(o, mc_stmt_column_name(st, i),
-					    mc_stmt_is_null(st, i)
-						    ? json_null()
-						    : json_string(mc_stmt_text(st, i)));
-		json_array_append_new(a, o);
-	}
-	mc_stmt_free(st);
-	if (err->code) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
-}
-
 static const char *f(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -57,14 +29,14 @@ static const char *f(json_t *o, const char *k)
 static int models_list(mc_ctx *ctx)
 {
 	mc_error err = MC_ERROR_INIT;
-	json_t *a =
-		rows(ctx,
-		     "SELECT m.name, (SELECT count(*) FROM model_versions v WHERE v.name = m.name)"
-		     " AS versions, (SELECT version FROM registered_model_aliases a WHERE a.name ="
-		     " m.name AND a.alias = 'champion') AS champion, (SELECT version FROM"
-		     " registered_model_aliases a WHERE a.name = m.name AND a.alias ="
-		     " 'challenger') AS challenger FROM registered_models m ORDER BY m.name",
-		     NULL, &err);
+	json_t *a = mc_cli_query_json(
+		ctx,
+		"SELECT m.name, (SELECT count(*) FROM model_versions v WHERE v.name = m.name)"
+		" AS versions, (SELECT version FROM registered_model_aliases a WHERE a.name ="
+		" m.name AND a.alias = 'champion') AS champion, (SELECT version FROM"
+		" registered_model_aliases a WHERE a.name = m.name AND a.alias ="
+		" 'challenger') AS challenger FROM registered_models m ORDER BY m.name",
+		NULL, &err);
 	if (!a)
 		return mc_die_error(&err);
 	if (ctx->json) {
@@ -86,19 +58,19 @@ static int models_list(mc_ctx *ctx)
 static int models_show(mc_ctx *ctx, const char *name)
 {
 	mc_error err = MC_ERROR_INIT;
-	json_t *v =
-		rows(ctx,
-		     "SELECT version, run_id, data_sha256, code_version, source, creation_time,"
-		     " (SELECT group_concat(alias) FROM registered_model_aliases a WHERE a.name ="
-		     " v.name AND a.version = v.version) AS aliases FROM model_versions v WHERE"
-		     " name = ? ORDER BY version",
-		     name, &err);
-	json_t *h =
-		v ? rows(ctx,
-			 "SELECT alias, old_version, new_version, time, reason FROM alias_history"
-			 " WHERE name = ? ORDER BY id",
-			 name, &err)
-		  : NULL;
+	json_t *v = mc_cli_query_json(
+		ctx,
+		"SELECT version, run_id, data_sha256, code_version, source, creation_time,"
+		" (SELECT group_concat(alias) FROM registered_model_aliases a WHERE a.name ="
+		" v.name AND a.version = v.version) AS aliases FROM model_versions v WHERE"
+		" name = ? ORDER BY version",
+		name, &err);
+	json_t *h = v ? mc_cli_query_json(ctx,
+					  "SELECT alias, old_version, new_version, time, reason "
+					  "FROM alias_history"
+					  " WHERE name = ? ORDER BY id",
+					  name, &err)
+		      : NULL;
 	if (!v || !h) {
 		json_decref(v);
 		return mc_die_error(&err);

@@ -18,37 +18,6 @@ static const mc_command_help help = {
 	"valid_rmse_curve has one value per boosting round).",
 };
 
-/* A statement over the store; on error the message is printed. */
-static mc_stmt *query(mc_ctx *ctx, const char *sql, const char *arg, mc_error *err)
-{
-	mc_stmt *st;
-	if (mc_stmt_prepare(ctx->store, sql, &st, err))
-		return NULL;
-	if (arg && mc_stmt_bind_text(st, 1, arg)) {
-		mc_stmt_free(st);
-		return NULL;
-	}
-	return st;
-}
-
-/* Rows of a statement as JSON objects keyed by column name. */
-static json_t *rows_json(mc_stmt *st, mc_error *err)
-{
-	json_t *a = json_array();
-	bool row;
-	while (!mc_stmt_step(st, &row, err) && row) {
-		json_t *o = json_object();
-		for (int i = 0; i < mc_stmt_columns(st); i++) {
-			const char *name = mc_stmt_column_name(st, i);
-			json_t *v = mc_stmt_is_null(st, i) ? json_null()
-							   : json_string(mc_stmt_text(st, i));
-			json_object_set_new(o, name, v ? v : json_null());
-		}
-		json_array_append_new(a, o);
-	}
-	return err->code ? (json_decref(a), NULL) : a;
-}
-
 static const char *field(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -58,7 +27,7 @@ static const char *field(json_t *o, const char *k)
 static int runs_list(mc_ctx *ctx, bool all)
 {
 	mc_error err = MC_ERROR_INIT;
-	mc_stmt *st = query(
+	json_t *rows = mc_cli_query_json(
 		ctx,
 		all ? "SELECT r.run_uuid AS run_id, r.name, r.status, r.start_time, "
 		      "r.end_time, r.parent_run_uuid AS parent, "
@@ -73,8 +42,6 @@ static int runs_list(mc_ctx *ctx, bool all)
 		      "LIMIT 1) AS valid_rmse FROM runs r WHERE r.parent_run_uuid IS NULL "
 		      "ORDER BY r.start_time DESC, r.rowid DESC",
 		NULL, &err);
-	json_t *rows = st ? rows_json(st, &err) : NULL;
-	mc_stmt_free(st);
 	if (!rows)
 		return mc_die_error(&err);
 	if (ctx->json) {
@@ -115,9 +82,7 @@ static json_t *run_json(mc_ctx *ctx, const char *id, mc_error *err)
 	};
 	json_t *out = json_object();
 	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
-		mc_stmt *st = query(ctx, parts[i].sql, id, err);
-		json_t *rows = st ? rows_json(st, err) : NULL;
-		mc_stmt_free(st);
+		json_t *rows = mc_cli_query_json(ctx, parts[i].sql, id, err);
 		if (!rows) {
 			json_decref(out);
 			return NULL;
