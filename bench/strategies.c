@@ -38,7 +38,6 @@
  */
 #include <errno.h>
 #include <ftw.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -147,45 +146,15 @@ static void fixed_params(mc_xgb_params *p)
 	p->gamma = 0.5;
 }
 
-/* model.params of DIR/bundle.json (as backtest.c reads them for refits). */
+/* model.params of the bundle in DIR, with at least 300 rounds (early stopping decides). */
 static mc_code bundle_params(const char *dir, mc_xgb_params *p, mc_error *err)
 {
-	char path[4200];
-	snprintf(path, sizeof path, "%s/bundle.json", dir);
-	json_error_t je;
-	json_t *meta = json_load_file(path, 0, &je);
-	if (!meta)
-		return mc_fail(err, MC_ERR_FORMAT, "cannot read '%s': %s", path, je.text);
-	mc_xgb_params_init(p);
-	json_t *j = json_object_get(json_object_get(meta, "model"), "params");
-	struct {
-		const char *key;
-		double *d;
-		int *i;
-	} f[] = {
-		{"max_depth", NULL, &p->max_depth},
-		{"learning_rate", &p->learning_rate, NULL},
-		{"num_round", NULL, &p->num_round},
-		{"min_child_weight", &p->min_child_weight, NULL},
-		{"gamma", &p->gamma, NULL},
-		{"subsample", &p->subsample, NULL},
-		{"colsample_bytree", &p->colsample_bytree, NULL},
-		{"reg_alpha", &p->reg_alpha, NULL},
-		{"reg_lambda", &p->reg_lambda, NULL},
-	};
-	mc_code rc = MC_OK;
-	for (size_t i = 0; i < sizeof f / sizeof *f && !rc; i++) {
-		json_t *v = json_object_get(j, f[i].key);
-		if (!json_is_number(v))
-			rc = mc_fail(err, MC_ERR_FORMAT, "'%s': model.params.%s is missing", path,
-				     f[i].key);
-		else if (f[i].d)
-			*f[i].d = json_number_value(v);
-		else
-			*f[i].i = (int)json_number_value(v);
-	}
-	json_decref(meta);
-	if (p->num_round < 300)
+	mc_bundle *b;
+	mc_code rc = mc_bundle_load(dir, &b, err);
+	if (!rc)
+		rc = mc_bundle_params(b, p, err);
+	mc_bundle_free(b);
+	if (!rc && p->num_round < 300)
 		p->num_round = 300;
 	return rc;
 }

@@ -26,6 +26,7 @@
 #include "milkcast/panel.h"
 #include "milkcast/search.h"
 #include "milkcast/table.h"
+#include "milkcast/xgb.h"
 
 #define MC_MAX_HORIZONS 12
 
@@ -134,6 +135,8 @@ int mc_bundle_horizons(const mc_bundle *b);
 double mc_bundle_level(const mc_bundle *b);
 const char *mc_bundle_dir(const mc_bundle *b);
 int32_t mc_bundle_until(const mc_bundle *b);
+/* The shipped model's XGBoost parameters (model.params of bundle.json), for refits. */
+mc_code mc_bundle_params(const mc_bundle *b, mc_xgb_params *p, mc_error *err);
 /* The recent lake rows kept with the bundle (lake schema). */
 const mc_table *mc_bundle_snapshot(const mc_bundle *b);
 

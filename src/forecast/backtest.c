@@ -7,8 +7,7 @@
 #include "forecast/forecast_int.h"
 #include "milkcast/date.h"
 
-/* The shipped model's parameters, from bundle.json, for refits. */
-static mc_code bundle_params(const mc_bundle *b, mc_xgb_params *p, mc_error *err)
+mc_code mc_bundle_params(const mc_bundle *b, mc_xgb_params *p, mc_error *err)
 {
 	mc_xgb_params_init(p);
 	json_t *j = json_object_get(json_object_get(b->meta, "model"), "params");
@@ -146,7 +145,7 @@ static mc_code run_origins(const mc_bundle *b, const mc_panel *p, size_t k0,
 			   const mc_backtest_opts *o, accs *a, mc_backtest_result *r, mc_error *err)
 {
 	mc_xgb_params xp;
-	mc_code rc = o->refit ? bundle_params(b, &xp, err) : MC_OK;
+	mc_code rc = o->refit ? mc_bundle_params(b, &xp, err) : MC_OK;
 	xp.nthread = o->threads;
 	mc_bundle local = *b; /* the same bundle with a refit model swapped in */
 	mc_xgb_model *model = NULL;
