@@ -37,12 +37,17 @@ echo
 echo "== 7. forecast the next six publications after 31 March 2025"
 "$BIN" predict --as-of 2025-03-31 --output "$MILKCAST_HOME/reports/forecast-2025-03-31.csv"
 echo
+echo "== 8. the tracked run and the model registry"
+"$BIN" runs list
+"$BIN" models list
+echo
 echo "== where to look"
 echo "  lake (Parquet, month partitions):  $MILKCAST_HOME/lake/prices/"
 echo "  all prices as CSV:                 $MILKCAST_HOME/reports/prices.csv"
 echo "  per-series summary (JSON):         $MILKCAST_HOME/reports/lake-stats.json"
 echo "  ingest manifest, quarantine:       $MILKCAST_HOME/milkcast.db ('milkcast lake quarantine')"
 echo "  model bundle (model, metrics):     $MILKCAST_HOME/models/latest/bundle.json"
+echo "  runs, trials, versions:            'milkcast runs show RUN', 'milkcast models show milkcast-forecast'"
 echo "  forecasts (CSV):                   $MILKCAST_HOME/reports/forecast-2025-03-31.csv"
 echo "  forecast charts (open in a browser): $MILKCAST_HOME/reports/predictions/2025-03-31.html"
 echo "  user guide:                        docs/user-guide.md"
