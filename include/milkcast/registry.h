@@ -16,6 +16,9 @@
 #define MC_MODEL_NAME "milkcast-forecast"
 #define MC_ALIAS_CHAMPION "champion"
 #define MC_ALIAS_CHALLENGER "challenger"
+/* MLflow's limits: tag values up to 5000 bytes, descriptions up to 5000. */
+#define MC_TAG_VALUE_MAX 5000
+#define MC_DESCRIPTION_MAX 5000
 
 typedef struct mc_version_info {
 	const char *source;	  /* where the bundle is (a directory or URI) */
@@ -36,6 +39,15 @@ mc_code mc_registry_set_alias(mc_store *s, const char *name, const char *alias, 
 			      const char *reason, mc_error *err);
 /* Point champion back at the version it held before its last move. */
 mc_code mc_registry_rollback(mc_store *s, const char *name, int *version, mc_error *err);
+/* Set (or replace) a version's tag; keys follow MLflow's rule. */
+mc_code mc_registry_set_version_tag(mc_store *s, const char *name, int version, const char *key,
+				    const char *value, mc_error *err);
+/* Remove a version's tag (absent: not an error). */
+mc_code mc_registry_delete_version_tag(mc_store *s, const char *name, int version, const char *key,
+				       mc_error *err);
+/* Set the description of a version, or of the model itself when version is 0. */
+mc_code mc_registry_describe(mc_store *s, const char *name, int version, const char *text,
+			     mc_error *err);
 /* Where a version's bundle is. */
 mc_code mc_registry_source(mc_store *s, const char *name, int version, char *out, size_t cap,
 			   mc_error *err);

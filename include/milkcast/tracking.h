@@ -46,6 +46,10 @@ mc_code mc_run_log_metric(mc_store *s, const char *run, const char *key, double 
 mc_code mc_run_set_tag(mc_store *s, const char *run, const char *key, const char *value,
 		       mc_error *err);
 
+/* Tags naming the code: milkcast's version and git commit (also as MLflow's
+ * mlflow.source.git.commit), XGBoost's, SQLite's, jansson's and libcurl's versions. */
+mc_code mc_run_tag_lineage(mc_store *s, const char *run, mc_error *err);
+
 /* Milliseconds since the epoch. */
 int64_t mc_now_ms(void);
 
@@ -64,5 +68,14 @@ mc_code mc_runs_mark_interrupted(mc_store *s, size_t *n, mc_error *err);
 struct mc_train_result;
 mc_code mc_train_log(mc_store *s, int64_t experiment, const char *run,
 		     const struct mc_train_result *r, mc_error *err);
+
+/*
+ * After a backtest: its params (window, horizons, refit, the bundle), the
+ * metrics per horizon for the bundle, the model alone, the last value and the
+ * moving averages, the lineage tags, then `run` FINISHED.  One transaction.
+ */
+struct mc_backtest_result;
+mc_code mc_backtest_log(mc_store *s, const char *run, const struct mc_backtest_result *r,
+			mc_error *err);
 
 #endif

@@ -2,11 +2,13 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/forecast_cli.h"
 #include "milkcast/date.h"
+#include "milkcast/tracking.h"
 
 static const mc_command_help help = {
 	"milkcast backtest --from DATE --to DATE [options]",
@@ -17,8 +19,44 @@ static const mc_command_help help = {
 	"test), or refit every K origins with --refit K on everything published up to\n"
 	"the origin.  Prints RMSE and MAE per horizon for the model, the last value and\n"
 	"moving averages of 4 and 12 publications, scored on the same rows, and the\n"
-	"coverage of the prediction interval.",
+	"coverage of the prediction interval.  Everything is logged as a run named\n"
+	"'backtest' in the experiment milkcast-forecast ('milkcast runs list').",
 };
+
+/* The backtest's run, with its parameters; RUNNING until the scores are logged. */
+static mc_code start_run(mc_ctx *ctx, const mc_backtest_opts *o, const char *bundle, char *run,
+			 mc_error *err)
+{
+	int64_t exp;
+	size_t stale;
+	mc_code rc = mc_runs_mark_interrupted(ctx->store, &stale, err);
+	if (!rc)
+		rc = mc_experiment_ensure(ctx->store, "milkcast-forecast", &exp, err);
+	if (!rc)
+		rc = mc_run_start(ctx->store, exp, NULL, "backtest", run, err);
+	char from[11], to[11], h[16], k[16], t[16];
+	mc_date_format_iso(o->from, from);
+	mc_date_format_iso(o->to, to);
+	snprintf(h, sizeof h, "%d", o->horizons);
+	snprintf(k, sizeof k, "%d", o->refit);
+	snprintf(t, sizeof t, "%d", o->threads);
+	const char *params[][2] = {{"from", from}, {"to", to},	   {"horizons", h},
+				   {"refit", k},   {"threads", t}, {"bundle", bundle}};
+	for (size_t i = 0; i < sizeof params / sizeof *params && !rc; i++)
+		rc = mc_run_log_param(ctx->store, run, params[i][0], params[i][1], err);
+	if (!rc)
+		rc = mc_run_set_tag(ctx->store, run, "milkcast.command", "backtest", err);
+	if (!rc)
+		rc = mc_run_set_tag(ctx->store, run, "milkcast.bundle", bundle, err);
+	return rc;
+}
+
+static void fail_run(mc_ctx *ctx, const char *run, const mc_error *err)
+{
+	mc_error e2 = MC_ERROR_INIT;
+	mc_run_set_tag(ctx->store, run, "milkcast.error", err->msg, &e2);
+	mc_run_end(ctx->store, run, MC_RUN_FAILED, &e2);
+}
 
 /* JSON has no NaN: a metric over no rows is null. */
 static json_t *num(double x)
@@ -34,7 +72,7 @@ static json_t *metrics_json(const mc_metrics *m)
 			 num(m->width));
 }
 
-static void print_json(const mc_backtest_result *r)
+static void print_json(const mc_backtest_result *r, const char *run)
 {
 	json_t *hz = json_array();
 	for (int h = 1; h <= r->horizons; h++) {
@@ -51,11 +89,12 @@ static void print_json(const mc_backtest_result *r)
 	mc_date_format_iso(r->first_origin, f);
 	mc_date_format_iso(r->last_origin, l);
 	mc_date_format_iso(r->model_until, u);
-	mc_print_json(json_pack("{s:o, s:o, s:o, s:I, s:I, s:s, s:s, s:s, s:b}", "horizons", hz,
-				"all_bundle", metrics_json(&r->all_bundle), "all_last_value",
-				metrics_json(&r->all_naive), "origins", (json_int_t)r->origins,
-				"refits", (json_int_t)r->refits, "first_origin", f, "last_origin",
-				l, "model_until", u, "in_sample", r->in_sample));
+	mc_print_json(json_pack("{s:s, s:o, s:o, s:o, s:I, s:I, s:s, s:s, s:s, s:b}", "run_id", run,
+				"horizons", hz, "all_bundle", metrics_json(&r->all_bundle),
+				"all_last_value", metrics_json(&r->all_naive), "origins",
+				(json_int_t)r->origins, "refits", (json_int_t)r->refits,
+				"first_origin", f, "last_origin", l, "model_until", u, "in_sample",
+				r->in_sample));
 }
 
 static void print_table(const mc_ctx *ctx, const mc_backtest_result *r, const char *from,
@@ -116,17 +155,32 @@ int cmd_backtest(int argc, char **argv, mc_ctx *ctx)
 	mc_bundle *b = NULL;
 	mc_table *lake = NULL;
 	mc_backtest_result r;
+	char run[MC_RUN_ID_LEN + 1] = "";
 	mc_code rc = mc_cli_load_bundle(ctx, model, &b, &err);
 	if (!rc)
 		rc = mc_cli_read_lake(ctx, &lake, &err);
 	if (!rc) {
 		o.horizons = horizons ? (int)horizons : mc_bundle_horizons(b);
+		/* The bundle's real directory, not the `latest` link that moves on. */
+		char *real = realpath(mc_bundle_dir(b), NULL);
+		rc = mc_ctx_open_store(ctx)
+			     ? mc_fail(&err, MC_ERR_DB, "cannot open milkcast.db")
+			     : start_run(ctx, &o, real ? real : mc_bundle_dir(b), run, &err);
+		free(real);
+	}
+	if (!rc) {
 		rc = mc_backtest(b, lake, &o, &r, &err);
+		if (!rc)
+			rc = mc_backtest_log(ctx->store, run, &r, &err);
+		if (rc)
+			fail_run(ctx, run, &err);
 	}
 	if (!rc && ctx->json)
-		print_json(&r);
-	else if (!rc)
+		print_json(&r, run);
+	else if (!rc) {
 		print_table(ctx, &r, from, to);
+		mc_info(ctx, "run %s ('milkcast runs show %s')\n", run, run);
+	}
 	mc_table_free(lake);
 	mc_bundle_free(b);
 	return rc ? mc_die_error(&err) : MC_EXIT_OK;

@@ -7,15 +7,19 @@
 #include "cli/cli.h"
 #include "milkcast/registry.h"
 #include "milkcast/store.h"
+#include "milkcast/tracking.h"
 
 static const mc_command_help help = {
-	"milkcast models list|show NAME|promote NAME VERSION|rollback NAME [options]",
+	"milkcast models list|show|promote|rollback|tag|untag|describe ... [options]",
 	"The model registry: versions, aliases and how they moved.",
 	"  list       registered models with their champion and challenger\n"
 	"  show       a model's versions (run, data hash, code version, bundle) and the\n"
 	"             history of its aliases\n"
 	"  promote    make VERSION the champion (recorded, with the reason 'promoted')\n"
 	"  rollback   give champion back to the version that held it before\n"
+	"  tag NAME VERSION KEY=VALUE...    set tags on a version\n"
+	"  untag NAME VERSION KEY...        remove tags from a version\n"
+	"  describe NAME [VERSION] TEXT     describe the model, or one version\n"
 	"`train` registers every bundle as a new version of milkcast-forecast; it\n"
 	"becomes champion only when it beats the champion on its test window.",
 };
@@ -61,8 +65,10 @@ static int models_show(mc_ctx *ctx, const char *name)
 	json_t *v = mc_cli_query_json(
 		ctx,
 		"SELECT version, run_id, data_sha256, code_version, source, creation_time,"
-		" (SELECT group_concat(alias) FROM registered_model_aliases a WHERE a.name ="
-		" v.name AND a.version = v.version) AS aliases FROM model_versions v WHERE"
+		" description, (SELECT group_concat(alias) FROM registered_model_aliases a"
+		" WHERE a.name = v.name AND a.version = v.version) AS aliases, (SELECT"
+		" json_group_object(key, value) FROM model_version_tags t WHERE t.name ="
+		" v.name AND t.version = v.version) AS tags FROM model_versions v WHERE"
 		" name = ? ORDER BY version",
 		name, &err);
 	json_t *h = v ? mc_cli_query_json(ctx,
@@ -82,19 +88,41 @@ static int models_show(mc_ctx *ctx, const char *name)
 			name);
 		return mc_die_error(&err);
 	}
-	if (ctx->json) {
-		mc_print_json(json_pack("{s:s, s:o, s:o}", "name", name, "versions", v,
-					"alias_history", h));
-		return MC_EXIT_OK;
-	}
-	printf("%s\n%-8s %-32s %-10s %-12s %s\n", name, "version", "run", "aliases", "data",
-	       "bundle");
 	size_t i;
 	json_t *o;
 	json_array_foreach(v, i, o)
 	{
+		const char *t = json_string_value(json_object_get(o, "tags"));
+		json_t *parsed = t ? json_loads(t, 0, NULL) : NULL;
+		json_object_set_new(o, "tags", parsed ? parsed : json_object());
+	}
+	json_t *m = mc_cli_query_json(
+		ctx, "SELECT description FROM registered_models WHERE name = ?", name, &err);
+	json_t *desc = json_incref(json_object_get(json_array_get(m, 0), "description"));
+	json_decref(m);
+	if (ctx->json) {
+		mc_print_json(json_pack("{s:s, s:o, s:o, s:o}", "name", name, "description",
+					desc ? desc : json_null(), "versions", v, "alias_history",
+					h));
+		return MC_EXIT_OK;
+	}
+	if (json_is_string(desc))
+		printf("%s: %s\n", name, json_string_value(desc));
+	json_decref(desc);
+	printf("%s\n%-8s %-32s %-10s %-12s %s\n", name, "version", "run", "aliases", "data",
+	       "bundle");
+	json_array_foreach(v, i, o)
+	{
 		printf("%-8s %-32s %-10s %.12s %s\n", f(o, "version"), f(o, "run_id"),
 		       f(o, "aliases"), f(o, "data_sha256"), f(o, "source"));
+		if (json_is_string(json_object_get(o, "description")))
+			printf("         %s\n", f(o, "description"));
+		const char *k;
+		json_t *val;
+		json_object_foreach(json_object_get(o, "tags"), k, val)
+		{
+			printf("         %s=%s\n", k, json_string_value(val));
+		}
 	}
 	printf("alias moves\n");
 	json_array_foreach(h, i, o)
@@ -117,6 +145,55 @@ static int moved(mc_ctx *ctx, const char *name, int version, const char *what)
 	return MC_EXIT_OK;
 }
 
+static int parse_version(const char *text, int *v)
+{
+	char *end;
+	long x = strtol(text, &end, 10);
+	if (*end || x < 1 || x > 1000000000)
+		return mc_usage_error(help.usage, "VERSION is a number, not '%s'", text);
+	*v = (int)x;
+	return -1;
+}
+
+/* models tag NAME VERSION KEY=VALUE... / models untag NAME VERSION KEY... */
+static int models_tag(mc_ctx *ctx, int n, char **argv, bool set)
+{
+	int v = 0, prc = parse_version(argv[2], &v);
+	if (prc >= 0)
+		return prc;
+	mc_error err = MC_ERROR_INIT;
+	for (int i = 3; i < n; i++) {
+		char key[MC_KEY_MAX + 2];
+		const char *eq = strchr(argv[i], '=');
+		if (set && !eq)
+			return mc_usage_error(help.usage, "tags are KEY=VALUE, not '%s'", argv[i]);
+		size_t klen = set ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+		snprintf(key, sizeof key, "%.*s", (int)(klen < sizeof key ? klen : sizeof key - 1),
+			 argv[i]);
+		mc_code rc =
+			set ? mc_registry_set_version_tag(ctx->store, argv[1], v, key, eq + 1, &err)
+			    : mc_registry_delete_version_tag(ctx->store, argv[1], v, key, &err);
+		if (rc)
+			return mc_die_error(&err);
+	}
+	return MC_EXIT_OK;
+}
+
+/* models describe NAME [VERSION] TEXT */
+static int models_describe(mc_ctx *ctx, int n, char **argv)
+{
+	int v = 0;
+	if (n == 4) {
+		int prc = parse_version(argv[2], &v);
+		if (prc >= 0)
+			return prc;
+	}
+	mc_error err = MC_ERROR_INIT;
+	if (mc_registry_describe(ctx->store, argv[1], v, argv[n - 1], &err))
+		return mc_die_error(&err);
+	return MC_EXIT_OK;
+}
+
 int cmd_models(int argc, char **argv, mc_ctx *ctx)
 {
 	const mc_option opts[] = {MC_OPT_END()};
@@ -124,7 +201,8 @@ int cmd_models(int argc, char **argv, mc_ctx *ctx)
 	if (n < 0)
 		return mc_parse_exit(n);
 	if (n == 0)
-		return mc_usage_error(help.usage, "say list, show, promote or rollback");
+		return mc_usage_error(help.usage,
+				      "say list, show, promote, rollback, tag, untag or describe");
 	int rc = mc_ctx_open_store(ctx);
 	if (rc)
 		return rc;
@@ -134,15 +212,18 @@ int cmd_models(int argc, char **argv, mc_ctx *ctx)
 	if (!strcmp(argv[0], "show") && n == 2)
 		return models_show(ctx, argv[1]);
 	if (!strcmp(argv[0], "promote") && n == 3) {
-		char *end;
-		long v = strtol(argv[2], &end, 10);
-		if (*end || v < 1)
-			return mc_usage_error(help.usage, "VERSION is a number, not '%s'", argv[2]);
-		if (mc_registry_set_alias(ctx->store, argv[1], MC_ALIAS_CHAMPION, (int)v,
-					  "promoted", &err))
+		int v = 0, prc = parse_version(argv[2], &v);
+		if (prc >= 0)
+			return prc;
+		if (mc_registry_set_alias(ctx->store, argv[1], MC_ALIAS_CHAMPION, v, "promoted",
+					  &err))
 			return mc_die_error(&err);
-		return moved(ctx, argv[1], (int)v, "promoted");
+		return moved(ctx, argv[1], v, "promoted");
 	}
+	if ((!strcmp(argv[0], "tag") || !strcmp(argv[0], "untag")) && n >= 4)
+		return models_tag(ctx, n, argv, argv[0][0] == 't');
+	if (!strcmp(argv[0], "describe") && (n == 3 || n == 4))
+		return models_describe(ctx, n, argv);
 	if (!strcmp(argv[0], "rollback") && n == 2) {
 		int v;
 		if (mc_registry_rollback(ctx->store, argv[1], &v, &err))

@@ -5,8 +5,9 @@
  * renamed into place whole; `latest` is a symlink swapped atomically.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
-#include <stdio.h>
+#include <stdio.h> /* renameat2, RENAME_NOREPLACE (glibc 2.28) */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -223,8 +224,19 @@ void mc_fc_panel_hash(const mc_panel *p, char out[65])
 
 /* ---- writing ---- */
 
+/* A file's entry in bundle.json's "files": its SHA-256 and size, checked on every load. */
+static mc_code list_file(json_t *files, const char *name, const mc_buf *b, mc_error *err)
+{
+	char sha[65];
+	mc_sha256_hex(b->data ? b->data : (const uint8_t *)"", b->len, sha);
+	json_t *e = json_pack("{s:s, s:I}", "sha256", sha, "bytes", (json_int_t)b->len);
+	if (!e || json_object_set_new(files, name, e))
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	return MC_OK;
+}
+
 static mc_code write_snapshot(const char *path, const mc_table *lake_rows, const mc_panel *p,
-			      mc_error *err)
+			      json_t *files, mc_error *err)
 {
 	size_t keep_from = p->ndates > MC_FEATURES_HISTORY ? p->ndates - MC_FEATURES_HISTORY : 0;
 	int32_t from = p->dates[keep_from], to = p->dates[p->ndates - 1];
@@ -242,8 +254,14 @@ static mc_code write_snapshot(const char *path, const mc_table *lake_rows, const
 	mc_parquet_write_opts o;
 	mc_parquet_write_opts_init(&o);
 	o.timestamps_utc = true;
-	mc_code rc = mc_parquet_write_file(path, t, &o, err);
+	mc_buf b = MC_BUF_INIT;
+	mc_code rc = mc_parquet_write_mem(t, &o, &b, err);
 	mc_table_free(t);
+	if (!rc)
+		rc = mc_write_file_atomic(path, b.data, b.len, err);
+	if (!rc)
+		rc = list_file(files, "snapshot.parquet", &b, err);
+	mc_buf_release(&b);
 	return rc;
 }
 
@@ -253,15 +271,24 @@ static mc_code write_files(const char *dir, const mc_xgb_model *m, json_t *meta,
 	mc_buf b = MC_BUF_INIT;
 	char *model = mc_path_join(dir, "model.ubj"), *snap = mc_path_join(dir, "snapshot.parquet"),
 	     *json = mc_path_join(dir, "bundle.json");
-	char *text = json_dumps(meta, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	mc_code rc = model && snap && json && text ? mc_xgb_save(m, &b, err)
-						   : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	json_t *files = json_object();
+	char *text = NULL;
+	mc_code rc = model && snap && json && files ? mc_xgb_save(m, &b, err)
+						    : mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	if (!rc)
 		rc = mc_write_file_atomic(model, b.data, b.len, err);
 	if (!rc)
-		rc = write_snapshot(snap, lake_rows, p, err);
+		rc = list_file(files, "model.ubj", &b, err);
+	if (!rc)
+		rc = write_snapshot(snap, lake_rows, p, files, err);
+	/* bundle.json last, with the hashes of the files it describes. */
+	if (!rc && json_object_set(meta, "files", files))
+		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	if (!rc && !(text = json_dumps(meta, JSON_INDENT(2) | JSON_PRESERVE_ORDER)))
+		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	if (!rc)
 		rc = mc_write_file_atomic(json, text, strlen(text), err);
+	json_decref(files);
 	mc_buf_release(&b);
 	free(text);
 	free(model);
@@ -310,20 +337,22 @@ mc_code mc_fc_write_bundle(const char *models_dir, const mc_xgb_model *m, json_t
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-	for (int i = 0;; i++) {
-		snprintf(name, sizeof name, "bundle-%s-%d", stamp, i);
-		snprintf(final, sizeof final, "%s/%s", models_dir, name);
-		struct stat st;
-		if (stat(final, &st) != 0)
-			break;
-	}
-	snprintf(tmp, sizeof tmp, "%s/.tmp-%s", models_dir, name);
+	/* The temporary directory is private to this process; the final name is
+	 * claimed by a rename that fails when it exists, so two trains finishing in
+	 * the same second take -0 and -1. */
+	snprintf(tmp, sizeof tmp, "%s/.tmp-bundle-%s-%ld", models_dir, stamp, (long)getpid());
 	if (mkdir(tmp, 0755) != 0)
 		return mc_fail(err, MC_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
 	rc = write_files(tmp, m, meta, lake_rows, p, err);
-	if (!rc && rename(tmp, final) != 0)
-		rc = mc_fail(err, MC_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, final,
-			     strerror(errno));
+	for (int i = 0; !rc; i++) {
+		snprintf(name, sizeof name, "bundle-%s-%d", stamp, i);
+		snprintf(final, sizeof final, "%s/%s", models_dir, name);
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
+			break;
+		if (errno != EEXIST || i >= 999)
+			rc = mc_fail(err, MC_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, final,
+				     strerror(errno));
+	}
 	if (rc)
 		remove_partial(tmp);
 	if (!rc)

@@ -8,6 +8,7 @@
 #include "milkcast/forecast.h"
 #include "milkcast/tracking.h"
 #include "milkcast/xgb.h"
+#include "track/track_int.h"
 
 /* Every parameter of a trial, from its JSON, as text. */
 static mc_code log_params_json(mc_store *s, const char *run, const char *json, mc_error *err)
@@ -56,8 +57,8 @@ static mc_code log_trial(mc_store *s, int64_t exp, const char *parent, const mc_
 	return rc;
 }
 
-static mc_code log_metrics(mc_store *s, const char *run, const char *prefix, const mc_metrics *m,
-			   int64_t now, mc_error *err)
+mc_code mc_log_metric_set(mc_store *s, const char *run, const char *prefix, const mc_metrics *m,
+			  int64_t now, mc_error *err)
 {
 	const struct {
 		const char *name;
@@ -82,10 +83,10 @@ static mc_code log_results(mc_store *s, const char *run, const mc_train_result *
 		const mc_horizon_report *hz = &r->hz[h - 1];
 		char p[48];
 		snprintf(p, sizeof p, "test_h%d", h);
-		rc = log_metrics(s, run, p, &hz->test_bundle, now, err);
+		rc = mc_log_metric_set(s, run, p, &hz->test_bundle, now, err);
 		snprintf(p, sizeof p, "test_last_value_h%d", h);
 		if (!rc)
-			rc = log_metrics(s, run, p, &hz->test_naive, now, err);
+			rc = mc_log_metric_set(s, run, p, &hz->test_naive, now, err);
 		snprintf(p, sizeof p, "weight_h%d", h);
 		if (!rc)
 			rc = mc_run_log_metric(s, run, p, hz->use_model ? hz->weight : 0, 0, now,
@@ -109,9 +110,7 @@ static mc_code log_results(mc_store *s, const char *run, const mc_train_result *
 	if (!rc)
 		rc = mc_run_set_tag(s, run, "milkcast.data_sha256", r->data_sha256, err);
 	if (!rc)
-		rc = mc_run_set_tag(s, run, "milkcast.xgboost_version", mc_xgb_version(), err);
-	if (!rc)
-		rc = mc_run_set_tag(s, run, "milkcast.version", MC_VERSION, err);
+		rc = mc_run_tag_lineage(s, run, err);
 	return rc;
 }
 

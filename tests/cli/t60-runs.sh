@@ -77,3 +77,30 @@ assert_eq "$(sqlite3 "$DB" "pragma integrity_check")" ok "integrity"
 assert_eq "$(sqlite3 "$DB" "select count(*) from runs where parent_run_uuid is null and status='FINISHED'")" 3 "finished runs"
 assert_eq "$(sqlite3 "$DB" "select count(*) from model_versions v where not exists (select 1 from runs r where r.run_uuid = v.run_id and r.status = 'FINISHED')")" 0 "no version without a finished run"
 pass "an interrupted train is marked FAILED"
+
+# Tags and descriptions on versions and the model, validated like MLflow's.
+expect_exit 0 "$MILKCAST" models tag milkcast-forecast 1 stage=reviewed "note=looks fine"
+expect_exit 0 "$MILKCAST" models describe milkcast-forecast "Consumer milk prices, SNIIM"
+expect_exit 0 "$MILKCAST" models describe milkcast-forecast 2 "tuned with seed 9"
+expect_exit 0 "$MILKCAST" models untag milkcast-forecast 1 note
+expect_exit 0 "$MILKCAST" --json models show milkcast-forecast
+assert_eq "$(json_get "$TMP/out" "(j['description'], j['versions'][0]['tags'], j['versions'][1]['description'])")" "('Consumer milk prices, SNIIM', {'stage': 'reviewed'}, 'tuned with seed 9')" "tags and descriptions"
+expect_exit 1 "$MILKCAST" models tag milkcast-forecast 1 "bad key!=x"
+assert_contains "$TMP/err" "invalid tag key 'bad key!'"
+expect_exit 1 "$MILKCAST" models tag milkcast-forecast 99 a=b
+assert_contains "$TMP/err" "no version 99"
+expect_exit 1 "$MILKCAST" models describe nosuchmodel "x"
+assert_contains "$TMP/err" "no registered model 'nosuchmodel'"
+expect_exit 2 "$MILKCAST" models tag milkcast-forecast 1 novalue
+pass "version tags and descriptions"
+
+# A backtest is a run too: its parameters, a score per horizon and baseline, lineage tags.
+expect_exit 0 "$MILKCAST" --json backtest --from 2025-01-01 --to 2025-02-28 --horizons 2
+bt=$(json_get "$TMP/out" "j['run_id']")
+rmse=$(json_get "$TMP/out" "j['horizons'][1]['last_value']['rmse']")
+expect_exit 0 "$MILKCAST" --json runs show "$bt"
+assert_eq "$(json_get "$TMP/out" "j['run']['status']")" FINISHED "backtest run status"
+assert_eq "$(json_get "$TMP/out" "{p['key']: p['value'] for p in j['params']}['from']")" 2025-01-01 "backtest param"
+assert_eq "$(sqlite3 "$DB" "select value = $rmse from metrics where run_uuid='$bt' and key='backtest_last_value_h2_rmse'")" 1 "logged score = printed score"
+assert_eq "$(sqlite3 "$DB" "select count(*) from tags where run_uuid='$bt' and key in ('mlflow.source.git.commit', 'milkcast.sqlite_version', 'milkcast.xgboost_version')")" 3 "lineage tags"
+pass "backtest logs a run"

@@ -1,0 +1,33 @@
+/* The code lineage every run records: milkcast's version and commit, and the libraries'. */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include "milkcast/tracking.h"
+#include "milkcast/version.h"
+#include "milkcast/xgb.h"
+
+mc_code mc_run_tag_lineage(mc_store *s, const char *run, mc_error *err)
+{
+	const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+	const struct {
+		const char *k;
+		const char *v;
+	} tags[] = {
+		/* MLflow's own name for the commit, so its UI shows it. */
+		{"mlflow.source.git.commit", mc_git_commit()},
+		{"mlflow.source.name", "milkcast"},
+		{"mlflow.source.type", "LOCAL"},
+		{"milkcast.version", MC_VERSION},
+		{"milkcast.git_commit", mc_git_commit()},
+		{"milkcast.xgboost_version", mc_xgb_version()},
+		{"milkcast.sqlite_version", sqlite3_libversion()},
+		{"milkcast.jansson_version", JANSSON_VERSION},
+		{"milkcast.curl_version", curl ? curl->version : "unknown"},
+	};
+	mc_code rc = MC_OK;
+	for (size_t i = 0; i < sizeof tags / sizeof *tags && !rc; i++)
+		rc = mc_run_set_tag(s, run, tags[i].k, tags[i].v, err);
+	return rc;
+}
