@@ -45,6 +45,10 @@ mc_code mc_registry_set_version_tag(mc_store *s, const char *name, int version, 
 /* Remove a version's tag (absent: not an error). */
 mc_code mc_registry_delete_version_tag(mc_store *s, const char *name, int version, const char *key,
 				       mc_error *err);
+/* Set (or replace) / remove a tag of the registered model itself. */
+mc_code mc_registry_set_model_tag(mc_store *s, const char *name, const char *key, const char *value,
+				  mc_error *err);
+mc_code mc_registry_delete_model_tag(mc_store *s, const char *name, const char *key, mc_error *err);
 /* Set the description of a version, or of the model itself when version is 0. */
 mc_code mc_registry_describe(mc_store *s, const char *name, int version, const char *text,
 			     mc_error *err);

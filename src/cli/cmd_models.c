@@ -17,8 +17,8 @@ static const mc_command_help help = {
 	"             history of its aliases\n"
 	"  promote    make VERSION the champion (recorded, with the reason 'promoted')\n"
 	"  rollback   give champion back to the version that held it before\n"
-	"  tag NAME VERSION KEY=VALUE...    set tags on a version\n"
-	"  untag NAME VERSION KEY...        remove tags from a version\n"
+	"  tag NAME [VERSION] KEY=VALUE...  set tags on a version, or on the model\n"
+	"  untag NAME [VERSION] KEY...      remove tags\n"
 	"  describe NAME [VERSION] TEXT     describe the model, or one version\n"
 	"`train` registers every bundle as a new version of milkcast-forecast; it\n"
 	"becomes champion only when it beats the champion on its test window.",
@@ -96,19 +96,34 @@ static int models_show(mc_ctx *ctx, const char *name)
 		json_t *parsed = t ? json_loads(t, 0, NULL) : NULL;
 		json_object_set_new(o, "tags", parsed ? parsed : json_object());
 	}
-	json_t *m = mc_cli_query_json(
-		ctx, "SELECT description FROM registered_models WHERE name = ?", name, &err);
+	json_t *m =
+		mc_cli_query_json(ctx,
+				  "SELECT description, (SELECT json_group_object(key, value) FROM"
+				  " registered_model_tags t WHERE t.name = m.name) AS tags FROM"
+				  " registered_models m WHERE name = ?",
+				  name, &err);
 	json_t *desc = json_incref(json_object_get(json_array_get(m, 0), "description"));
+	const char *mt = json_string_value(json_object_get(json_array_get(m, 0), "tags"));
+	json_t *tags = mt ? json_loads(mt, 0, NULL) : NULL;
 	json_decref(m);
+	if (!tags)
+		tags = json_object();
 	if (ctx->json) {
-		mc_print_json(json_pack("{s:s, s:o, s:o, s:o}", "name", name, "description",
-					desc ? desc : json_null(), "versions", v, "alias_history",
-					h));
+		mc_print_json(json_pack("{s:s, s:o, s:o, s:o, s:o}", "name", name, "description",
+					desc ? desc : json_null(), "tags", tags, "versions", v,
+					"alias_history", h));
 		return MC_EXIT_OK;
 	}
 	if (json_is_string(desc))
 		printf("%s: %s\n", name, json_string_value(desc));
 	json_decref(desc);
+	const char *k;
+	json_t *val;
+	json_object_foreach(tags, k, val)
+	{
+		printf("%s=%s\n", k, json_string_value(val));
+	}
+	json_decref(tags);
 	printf("%s\n%-8s %-32s %-10s %-12s %s\n", name, "version", "run", "aliases", "data",
 	       "bundle");
 	json_array_foreach(v, i, o)
@@ -117,8 +132,6 @@ static int models_show(mc_ctx *ctx, const char *name)
 		       f(o, "aliases"), f(o, "data_sha256"), f(o, "source"));
 		if (json_is_string(json_object_get(o, "description")))
 			printf("         %s\n", f(o, "description"));
-		const char *k;
-		json_t *val;
 		json_object_foreach(json_object_get(o, "tags"), k, val)
 		{
 			printf("         %s=%s\n", k, json_string_value(val));
@@ -155,24 +168,49 @@ static int parse_version(const char *text, int *v)
 	return -1;
 }
 
-/* models tag NAME VERSION KEY=VALUE... / models untag NAME VERSION KEY... */
+/* One tag argument: KEY=VALUE when setting, KEY when removing. */
+static int tag_arg(const char *arg, bool set, char *key, size_t cap, const char **value)
+{
+	const char *eq = strchr(arg, '=');
+	if (set && !eq)
+		return mc_usage_error(help.usage, "tags are KEY=VALUE, not '%s'", arg);
+	size_t klen = set ? (size_t)(eq - arg) : strlen(arg);
+	snprintf(key, cap, "%.*s", (int)(klen < cap ? klen : cap - 1), arg);
+	*value = set ? eq + 1 : NULL;
+	return -1;
+}
+
+/*
+ * models tag NAME [VERSION] KEY=VALUE... / models untag NAME [VERSION] KEY...
+ * Without VERSION (the third word is not a number) the tags are the model's.
+ */
 static int models_tag(mc_ctx *ctx, int n, char **argv, bool set)
 {
-	int v = 0, prc = parse_version(argv[2], &v);
-	if (prc >= 0)
-		return prc;
+	int v = 0, first = 2;
+	if (strspn(argv[2], "0123456789") == strlen(argv[2])) {
+		int prc = parse_version(argv[2], &v);
+		if (prc >= 0)
+			return prc;
+		first = 3;
+	}
+	if (first >= n)
+		return mc_usage_error(help.usage, "say which tags");
 	mc_error err = MC_ERROR_INIT;
-	for (int i = 3; i < n; i++) {
+	for (int i = first; i < n; i++) {
 		char key[MC_KEY_MAX + 2];
-		const char *eq = strchr(argv[i], '=');
-		if (set && !eq)
-			return mc_usage_error(help.usage, "tags are KEY=VALUE, not '%s'", argv[i]);
-		size_t klen = set ? (size_t)(eq - argv[i]) : strlen(argv[i]);
-		snprintf(key, sizeof key, "%.*s", (int)(klen < sizeof key ? klen : sizeof key - 1),
-			 argv[i]);
-		mc_code rc =
-			set ? mc_registry_set_version_tag(ctx->store, argv[1], v, key, eq + 1, &err)
-			    : mc_registry_delete_version_tag(ctx->store, argv[1], v, key, &err);
+		const char *value = NULL;
+		int prc = tag_arg(argv[i], set, key, sizeof key, &value);
+		if (prc >= 0)
+			return prc;
+		mc_code rc;
+		if (v > 0)
+			rc = set ? mc_registry_set_version_tag(ctx->store, argv[1], v, key, value,
+							       &err)
+				 : mc_registry_delete_version_tag(ctx->store, argv[1], v, key,
+								  &err);
+		else
+			rc = set ? mc_registry_set_model_tag(ctx->store, argv[1], key, value, &err)
+				 : mc_registry_delete_model_tag(ctx->store, argv[1], key, &err);
 		if (rc)
 			return mc_die_error(&err);
 	}
@@ -220,7 +258,7 @@ int cmd_models(int argc, char **argv, mc_ctx *ctx)
 			return mc_die_error(&err);
 		return moved(ctx, argv[1], v, "promoted");
 	}
-	if ((!strcmp(argv[0], "tag") || !strcmp(argv[0], "untag")) && n >= 4)
+	if ((!strcmp(argv[0], "tag") || !strcmp(argv[0], "untag")) && n >= 3)
 		return models_tag(ctx, n, argv, argv[0][0] == 't');
 	if (!strcmp(argv[0], "describe") && (n == 3 || n == 4))
 		return models_describe(ctx, n, argv);

@@ -1,21 +1,33 @@
-/* `milkcast runs list|show|compare`: the tracked training runs. */
+/* `milkcast runs list|show|compare|export`: the tracked training runs. */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "milkcast/mlflow.h"
 #include "milkcast/store.h"
 #include "milkcast/tracking.h"
 
 static const mc_command_help help = {
-	"milkcast runs list|show RUN|compare RUN RUN... [options]",
+	"milkcast runs list|show RUN|compare RUN RUN...|export --mlflow URL [options]",
 	"The tracked runs: what each training searched, found and wrote.",
 	"  list      top-level runs, newest first (--all: trial runs too)\n"
 	"  show      one run: status, times, params, latest metrics, tags, child runs\n"
 	"  compare   params and metrics of several runs side by side\n"
+	"  export    push runs (params, metric histories, tags, statuses) and the\n"
+	"            registry (models, versions, aliases) to an MLflow tracking server\n"
+	"            (REST API 2.0); only what that server has not received yet\n"
 	"Runs follow MLflow's model: a run per `train` with a child run per trial;\n"
 	"params never change once logged; metrics keep their history (a trial's\n"
-	"valid_rmse_curve has one value per boosting round).",
+	"valid_rmse_curve has one value per boosting round).\n"
+	"export: URL defaults to $MLFLOW_TRACKING_URI; credentials come from the\n"
+	"environment only and are never printed: basic auth with\n"
+	"$MLFLOW_TRACKING_USERNAME and $MLFLOW_TRACKING_PASSWORD, else the bearer\n"
+	"token $MLFLOW_TRACKING_TOKEN (as MLflow's own client).\n"
+	"RUNNING runs wait for a later export. NaN and infinite metric values are sent\n"
+	"as \"NaN\", \"Infinity\", \"-Infinity\". An export that fails half way keeps\n"
+	"what the server accepted; run it again to continue.",
 };
 
 static const char *field(json_t *o, const char *k)
@@ -191,18 +203,146 @@ static int runs_compare(mc_ctx *ctx, int n, char **ids)
 	return MC_EXIT_OK;
 }
 
+/* --- export --------------------------------------------------------------------- */
+
+typedef struct export_out {
+	mc_ctx *ctx;
+	json_t *requests; /* --json --dry-run: what would be sent */
+} export_out;
+
+static void on_request(void *user, const char *method, const char *path, const char *body,
+		       bool dry_run)
+{
+	export_out *out = user;
+	if (dry_run && out->requests) {
+		json_t *b = body ? json_loads(body, 0, NULL) : json_null();
+		json_array_append_new(out->requests, json_pack("{s:s, s:s, s:o*}", "method", method,
+							       "path", path, "body", b));
+	} else if (dry_run) {
+		printf("%s %s%s%s\n", method, path, body ? " " : "", body ? body : "");
+	} else {
+		mc_verbose(out->ctx, "%s %s\n", method, path);
+	}
+}
+
+static json_t *summary_json(const char *server, bool dry_run, const mc_mlflow_summary *s)
+{
+	json_t *j = json_pack("{s:s, s:b}", "server", server, "dry_run", dry_run);
+	const struct {
+		const char *k;
+		size_t v;
+	} f[] = {{"experiments_created", s->experiments_created},
+		 {"runs", s->runs},
+		 {"runs_resumed", s->runs_resumed},
+		 {"runs_already_exported", s->runs_before},
+		 {"runs_pending", s->runs_pending},
+		 {"params", s->params},
+		 {"tags", s->tags},
+		 {"metrics", s->metrics},
+		 {"non_finite_metrics", s->non_finite},
+		 {"batches", s->batches},
+		 {"models_created", s->models_created},
+		 {"versions", s->versions},
+		 {"versions_already_exported", s->versions_before},
+		 {"versions_pending", s->versions_pending},
+		 {"aliases", s->aliases},
+		 {"requests", s->requests},
+		 {"retries", s->retries}};
+	for (size_t i = 0; j && i < sizeof f / sizeof *f; i++)
+		json_object_set_new(j, f[i].k, json_integer((json_int_t)f[i].v));
+	return j;
+}
+
+static void print_summary(mc_ctx *ctx, const char *server, bool dry_run, const mc_mlflow_summary *s)
+{
+	mc_info(ctx,
+		"%s %s: %zu runs (%zu resumed), %zu params, %zu metric values (%zu non-finite), "
+		"%zu tags in %zu batches; %zu model versions, %zu aliases\n",
+		dry_run ? "would export to" : "exported to", server, s->runs, s->runs_resumed,
+		s->params, s->metrics, s->non_finite, s->tags, s->batches, s->versions, s->aliases);
+	mc_info(ctx,
+		"  already there: %zu runs, %zu versions; left for later: %zu runs (running or "
+		"parent not exported), %zu versions; %zu requests, %zu retries\n",
+		s->runs_before, s->versions_before, s->runs_pending, s->versions_pending,
+		s->requests, s->retries);
+}
+
+typedef struct export_args {
+	const char *url, *experiment, *source_base;
+	bool dry_run;
+	long retries;
+} export_args;
+
+static int runs_export(mc_ctx *ctx, const export_args *a)
+{
+	mc_mlflow_opts o;
+	mc_mlflow_opts_init(&o);
+	o.url = a->url ? a->url : getenv("MLFLOW_TRACKING_URI");
+	if (!o.url || !*o.url)
+		return mc_usage_error(help.usage,
+				      "export needs --mlflow URL (or MLFLOW_TRACKING_URI)");
+	if (a->retries < 0 || a->retries > 10)
+		return mc_usage_error(help.usage, "--retries is 0 to 10, not %ld", a->retries);
+	o.experiment = a->experiment;
+	o.source_base = a->source_base;
+	o.dry_run = a->dry_run;
+	o.retries = (int)a->retries;
+	mc_error err = MC_ERROR_INIT;
+	char *server = mc_mlflow_server_key(o.url, &err);
+	if (!server)
+		return mc_usage_error(help.usage, "%s", err.msg);
+	export_out out = {ctx, ctx->json && a->dry_run ? json_array() : NULL};
+	o.on_request = on_request;
+	o.user = &out;
+	mc_mlflow_summary sum;
+	mc_code rc = mc_mlflow_export(ctx->store, &o, &sum, &err);
+	if (rc) {
+		json_decref(out.requests);
+		free(server);
+		if (sum.runs || sum.versions || sum.aliases || sum.batches)
+			mc_error_prefix(&err,
+					"export stopped (what the server accepted is recorded; "
+					"run it again to continue): ");
+		return mc_die_error(&err);
+	}
+	if (ctx->json) {
+		json_t *j = summary_json(server, a->dry_run, &sum);
+		if (out.requests)
+			json_object_set_new(j, "requests", out.requests);
+		mc_print_json(j);
+	} else {
+		print_summary(ctx, server, a->dry_run, &sum);
+	}
+	free(server);
+	return MC_EXIT_OK;
+}
+
 int cmd_runs(int argc, char **argv, mc_ctx *ctx)
 {
 	bool all = false;
+	export_args ex = {.retries = 3};
 	const mc_option opts[] = {
 		MC_OPT_FLAG(0, "all", &all, "list: trial runs too"),
+		MC_OPT_STRING(0, "mlflow", &ex.url, "URL",
+			      "export: the MLflow tracking server (default $MLFLOW_TRACKING_URI)"),
+		MC_OPT_STRING(0, "experiment", &ex.experiment, "NAME",
+			      "export: only this experiment's runs (default all)"),
+		MC_OPT_FLAG(0, "dry-run", &ex.dry_run,
+			    "export: print the requests that would be sent, send nothing"),
+		MC_OPT_STRING(0, "source-base", &ex.source_base, "URI",
+			      "export: model version sources are URI + the bundle's path in the "
+			      "workspace (default a file:// URI)"),
+		MC_OPT_INT(0, "retries", &ex.retries, "N",
+			   "export: retries on 5xx, 429 and transport errors (default 3)"),
 		MC_OPT_END(),
 	};
 	int n = mc_parse_options(argc, argv, opts, &help, ctx);
 	if (n < 0)
 		return mc_parse_exit(n);
 	if (n == 0)
-		return mc_usage_error(help.usage, "say list, show RUN or compare RUN RUN...");
+		return mc_usage_error(
+			help.usage,
+			"say list, show RUN, compare RUN RUN... or export --mlflow URL");
 	int rc = mc_ctx_open_store(ctx);
 	if (rc)
 		return rc;
@@ -212,5 +352,7 @@ int cmd_runs(int argc, char **argv, mc_ctx *ctx)
 		return runs_show(ctx, argv[1]);
 	if (!strcmp(argv[0], "compare") && n >= 3)
 		return runs_compare(ctx, n - 1, argv + 1);
+	if (!strcmp(argv[0], "export") && n == 1)
+		return runs_export(ctx, &ex);
 	return mc_usage_error(help.usage, "unknown or incomplete subcommand '%s'", argv[0]);
 }

@@ -80,6 +80,20 @@ const char *const mc_schema_steps[] = {
 	"  id INTEGER PRIMARY KEY, name TEXT NOT NULL, alias TEXT NOT NULL,"
 	"  old_version INTEGER, new_version INTEGER, time INTEGER NOT NULL,"
 	"  reason TEXT NOT NULL);",
+	/* 3: what `runs export --mlflow` sent to each MLflow server (see docs/internals/mlflow.md)
+	 */
+	"CREATE TABLE mlflow_exports ("
+	"  server TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('run','model','version','alias')),"
+	"  local_id TEXT NOT NULL, local_key TEXT NOT NULL DEFAULT '',"
+	"  remote_id TEXT NOT NULL,"
+	"  batches INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0,"
+	"  exported_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (server, kind, local_id, local_key));",
+	/* 4: tags on registered models (MLflow's registered_model_tags) */
+	"CREATE TABLE registered_model_tags ("
+	"  name TEXT NOT NULL REFERENCES registered_models(name), key TEXT NOT NULL,"
+	"  value TEXT NOT NULL, PRIMARY KEY (name, key));",
 };
 
 const int mc_schema_count = (int)(sizeof mc_schema_steps / sizeof *mc_schema_steps);

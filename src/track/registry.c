@@ -264,6 +264,26 @@ mc_code mc_registry_set_version_tag(mc_store *s, const char *name, int version, 
 			 name, version, key, value, err);
 }
 
+mc_code mc_registry_set_model_tag(mc_store *s, const char *name, const char *key, const char *value,
+				  mc_error *err)
+{
+	if (!mc_tracking_key_valid(key))
+		return check_name("tag key", key, err);
+	if (strlen(value) > MC_TAG_VALUE_MAX)
+		return mc_fail(err, MC_ERR_LIMIT, "tag '%s': value of %zu bytes, at most %d", key,
+			       strlen(value), MC_TAG_VALUE_MAX);
+	return write_one(s,
+			 "INSERT OR REPLACE INTO registered_model_tags(name, key, value)"
+			 " VALUES (?, ?, ?)",
+			 name, 0, key, value, err);
+}
+
+mc_code mc_registry_delete_model_tag(mc_store *s, const char *name, const char *key, mc_error *err)
+{
+	return write_one(s, "DELETE FROM registered_model_tags WHERE name = ? AND key = ?", name, 0,
+			 key, NULL, err);
+}
+
 mc_code mc_registry_delete_version_tag(mc_store *s, const char *name, int version, const char *key,
 				       mc_error *err)
 {

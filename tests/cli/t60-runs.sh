@@ -83,8 +83,10 @@ expect_exit 0 "$MILKCAST" models tag milkcast-forecast 1 stage=reviewed "note=lo
 expect_exit 0 "$MILKCAST" models describe milkcast-forecast "Consumer milk prices, SNIIM"
 expect_exit 0 "$MILKCAST" models describe milkcast-forecast 2 "tuned with seed 9"
 expect_exit 0 "$MILKCAST" models untag milkcast-forecast 1 note
+expect_exit 0 "$MILKCAST" models tag milkcast-forecast team=pricing owner=analytics
+expect_exit 0 "$MILKCAST" models untag milkcast-forecast owner
 expect_exit 0 "$MILKCAST" --json models show milkcast-forecast
-assert_eq "$(json_get "$TMP/out" "(j['description'], j['versions'][0]['tags'], j['versions'][1]['description'])")" "('Consumer milk prices, SNIIM', {'stage': 'reviewed'}, 'tuned with seed 9')" "tags and descriptions"
+assert_eq "$(json_get "$TMP/out" "(j['description'], j['tags'], j['versions'][0]['tags'], j['versions'][1]['description'])")" "('Consumer milk prices, SNIIM', {'team': 'pricing'}, {'stage': 'reviewed'}, 'tuned with seed 9')" "tags and descriptions"
 expect_exit 1 "$MILKCAST" models tag milkcast-forecast 1 "bad key!=x"
 assert_contains "$TMP/err" "invalid tag key 'bad key!'"
 expect_exit 1 "$MILKCAST" models tag milkcast-forecast 99 a=b
