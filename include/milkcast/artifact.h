@@ -7,11 +7,15 @@
  *   some/dir          the same, relative to opts.workspace (or the cwd)
  *   s3://bucket/pfx   S3 or an S3-compatible server (SigV4 over libcurl)
  *
- * S3 configuration comes from the standard environment: AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION / AWS_DEFAULT_REGION,
- * the shared credentials file (AWS_SHARED_CREDENTIALS_FILE or
- * ~/.aws/credentials, profile AWS_PROFILE or "default"), and an endpoint
- * override MILKCAST_S3_ENDPOINT or AWS_ENDPOINT_URL (which forces path-style
+ * S3 configuration comes from the standard environment and the shared AWS
+ * files, resolved as the AWS CLI (botocore) does: credentials from
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the
+ * profile (AWS_PROFILE or "default") of the credentials file
+ * (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials), else of the config
+ * file (AWS_CONFIG_FILE or ~/.aws/config); the region from AWS_REGION >
+ * AWS_DEFAULT_REGION > the profile's region > us-east-1; an endpoint from
+ * opts.endpoint > MILKCAST_S3_ENDPOINT > AWS_ENDPOINT_URL_S3 >
+ * AWS_ENDPOINT_URL > the profile's endpoint_url (which forces path-style
  * addressing).  Secrets never appear in error messages.
  */
 #ifndef MILKCAST_ARTIFACT_H
@@ -29,11 +33,17 @@ typedef struct mc_artifact_opts {
 	const char *workspace; /* base of relative paths; NULL = cwd */
 	const char *endpoint;  /* S3 endpoint URL; NULL = environment or AWS */
 	bool path_style;       /* S3 path-style addressing (forced with an endpoint) */
-	int retries;	       /* extra attempts on 5xx, 429 and transport errors */
-	long backoff_ms;       /* first retry delay; doubles, with jitter */
-	long timeout_s;	       /* per request */
-	size_t part_size;      /* multipart above this size, in parts of this size */
-	size_t max_get_bytes;  /* cap on a get */
+	/*
+	 * retries: extra attempts on 5xx, throttling and transport errors and failed
+	 * integrity checks; < 0 (the default): MILKCAST_S3_RETRIES, AWS_MAX_ATTEMPTS - 1,
+	 * the profile's max_attempts - 1, else 3.  backoff_ms: the first retry delay,
+	 * doubling, with jitter; < 0 (the default): MILKCAST_S3_BACKOFF_MS, else 200.
+	 */
+	int retries;
+	long backoff_ms;
+	long timeout_s;	      /* per request */
+	size_t part_size;     /* multipart above this size, in parts of this size */
+	size_t max_get_bytes; /* cap on a get */
 } mc_artifact_opts;
 
 #define MC_ARTIFACT_PART_SIZE ((size_t)8 << 20)

@@ -13,8 +13,8 @@
 void mc_artifact_opts_init(mc_artifact_opts *o)
 {
 	*o = (mc_artifact_opts){
-		.retries = 3,
-		.backoff_ms = 200,
+		.retries = -1,	  /* MILKCAST_S3_RETRIES, AWS_MAX_ATTEMPTS - 1, profile, 3 */
+		.backoff_ms = -1, /* MILKCAST_S3_BACKOFF_MS, else 200 */
 		.timeout_s = 300,
 		.part_size = MC_ARTIFACT_PART_SIZE,
 		.max_get_bytes = (size_t)2 << 30,

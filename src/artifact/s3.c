@@ -1,8 +1,10 @@
 /*
- * The S3 backend of the artifact store: SigV4-signed requests over libcurl
- * with retries, single PUTs with Content-MD5, multipart uploads above the
- * part size, ListObjectsV2 pages parsed with libxml2.  Errors name the
- * s3:// URI and the S3 error code, never a credential.
+ * The S3 backend of the artifact store: SigV4-signed requests over libcurl,
+ * retried on transport errors, 5xx, throttling and failed integrity checks;
+ * single PUTs with Content-MD5, multipart uploads above the part size
+ * (aborted on failure), GET bodies checked against their MD5 ETag,
+ * ListObjectsV2 pages parsed with libxml2.  Errors name the key, the s3://
+ * URI, the HTTP status and S3 error code, never a credential.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -26,7 +28,21 @@ typedef struct s3_store {
 	char errbuf[CURL_ERROR_SIZE];
 } s3_store;
 
-/* One request: the object key is the full S3 key (prefix included), NULL for the bucket. */
+typedef struct s3_resp {
+	long status;
+	int attempts;
+	curl_off_t content_length;
+	mc_buf body;
+	char etag[80];
+	bool etag_not_md5; /* SSE-KMS or SSE-C: the ETag is not the MD5 of the bytes */
+	bool over_cap;
+} s3_resp;
+
+/*
+ * One request: the object key is the full S3 key (prefix included), NULL for
+ * the bucket.  A 2xx reply is checked as asked (at most one of want_etag,
+ * verify_body, want_root); a failed check is retried like a 5xx.
+ */
 typedef struct s3_req {
 	const char *method;
 	const char *key;
@@ -36,17 +52,10 @@ typedef struct s3_req {
 	size_t body_len;
 	bool send_md5;
 	size_t max_bytes;
+	const char *want_etag; /* the ETag must be this MD5 (hex) */
+	bool verify_body;      /* the body must match Content-Length and an MD5 ETag */
+	const char *want_root; /* the body must be XML with this root element ("*": any) */
 } s3_req;
-
-typedef struct s3_resp {
-	long status;
-	int attempts;
-	curl_off_t content_length;
-	mc_buf body;
-	char etag[80];
-	bool kms;
-	bool over_cap;
-} s3_resp;
 
 /* --- one signed exchange -------------------------------------------------- */
 
@@ -78,11 +87,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
 {
 	s3_resp *r = user;
 	size_t n = size * nmemb;
-	char sse[32] = "";
+	char sse[32] = "", sse_c[32] = "";
 	header_value(data, n, "ETag", r->etag, sizeof r->etag);
 	header_value(data, n, "x-amz-server-side-encryption", sse, sizeof sse);
-	if (strncmp(sse, "aws:kms", 7) == 0)
-		r->kms = true;
+	header_value(data, n, "x-amz-server-side-encryption-customer-algorithm", sse_c,
+		     sizeof sse_c);
+	if (strncmp(sse, "aws:kms", 7) == 0 || sse_c[0])
+		r->etag_not_md5 = true;
 	return n;
 }
 
@@ -219,60 +230,10 @@ static bool transient(CURLcode cc)
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
 	case CURLE_SSL_CONNECT_ERROR: return true;
 	default: return false;
-	}
-}
-
-static mc_code attempt(s3_store *s, const mc_artifact_opts *o, const s3_req *q, s3_resp *r,
-		       CURLcode *cc, mc_error *err)
-{
-	mc_buf path = MC_BUF_INIT, url = MC_BUF_INIT;
-	struct curl_slist *hdrs = NULL;
-	mc_code rc = url_for(s, q, &path, &url);
-	if (rc) {
-		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	} else if (!(rc = sign_headers(s, q, (const char *)path.data, &hdrs, err))) {
-		mc_buf_reset(&r->body);
-		r->etag[0] = '\0';
-		r->kms = r->over_cap = false;
-		s->errbuf[0] = '\0';
-		set_options(s, q, (const char *)url.data, hdrs, r, o);
-		*cc = curl_easy_perform(s->curl);
-		r->status = 0;
-		r->content_length = -1;
-		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
-		curl_easy_getinfo(s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &r->content_length);
-	}
-	curl_slist_free_all(hdrs);
-	mc_buf_release(&path);
-	mc_buf_release(&url);
-	return rc;
-}
-
-/* A request with retries on transport errors, 5xx and 429; MC_OK when an HTTP status came back. */
-static mc_code perform(mc_artifact_store *st, const s3_req *q, s3_resp *r, mc_error *err)
-{
-	s3_store *s = st->backend;
-	r->body.max = q->max_bytes ? q->max_bytes : ((size_t)16 << 20);
-	for (r->attempts = 1;; r->attempts++) {
-		CURLcode cc = CURLE_OK;
-		mc_code rc = attempt(s, &st->opts, q, r, &cc, err);
-		if (rc)
-			return rc;
-		bool again = cc == CURLE_OK ? r->status == 429 || r->status >= 500 : transient(cc);
-		if (again && r->attempts <= st->opts.retries) {
-			backoff(s, st->opts.backoff_ms, r->attempts - 1);
-			continue;
-		}
-		if (cc == CURLE_OK)
-			return MC_OK;
-		if (r->over_cap || cc == CURLE_WRITE_ERROR)
-			return mc_fail(err, MC_ERR_LIMIT, "the response exceeds %zu bytes",
-				       r->body.max);
-		return mc_fail(err, MC_ERR_NETWORK, "%s (%d attempt%s)",
-			       s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc), r->attempts,
-			       r->attempts == 1 ? "" : "s");
 	}
 }
 
@@ -305,22 +266,239 @@ static void child_text(xmlNode *n, const char *name, char *out, size_t cap)
 	xmlFree(t);
 }
 
+/* <Code> and <Message> of an S3 <Error> document (empty when the body is not one). */
+static void error_fields(const mc_buf *body, char code[128], char msg[256])
+{
+	code[0] = msg[0] = '\0';
+	xmlDoc *doc = parse_xml(body);
+	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (root && strcmp((const char *)root->name, "Error") == 0) {
+		child_text(root, "Code", code, 128);
+		child_text(root, "Message", msg, 256);
+	}
+	xmlFreeDoc(doc);
+}
+
+static void add_attempts(mc_error *err, int attempts)
+{
+	size_t n = err ? strlen(err->msg) : 0;
+	if (err && attempts > 1)
+		snprintf(err->msg + n, sizeof err->msg - n, " (%d attempts)", attempts);
+}
+
 /* "HTTP 403 SignatureDoesNotMatch: The request signature ..." from an S3 error reply. */
 static mc_code http_error(const s3_resp *r, mc_error *err)
 {
-	char code[128] = "", msg[256] = "";
-	xmlDoc *doc = parse_xml(&r->body);
-	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-	if (root && strcmp((const char *)root->name, "Error") == 0) {
-		child_text(root, "Code", code, sizeof code);
-		child_text(root, "Message", msg, sizeof msg);
-	}
-	xmlFreeDoc(doc);
+	char code[128], msg[256];
+	error_fields(&r->body, code, msg);
 	mc_code c = r->status == 404 ? MC_ERR_NOT_FOUND : MC_ERR_NETWORK;
 	if (!code[0] && r->status == 403)
 		snprintf(code, sizeof code, "Forbidden (bad credentials or no permission)");
-	return mc_fail(err, c, "HTTP %ld%s%s%s%s%s", r->status, code[0] ? " " : "", code,
-		       msg[0] ? ": " : "", msg, r->attempts > 1 ? " (after retries)" : "");
+	mc_fail(err, c, "HTTP %ld%s%s%s%s", r->status, code[0] ? " " : "", code, msg[0] ? ": " : "",
+		msg);
+	add_attempts(err, r->attempts);
+	return c;
+}
+
+/*
+ * What botocore's standard retry mode retries: 500, 502, 503, 504, and the
+ * throttling and transient error codes whatever the status; and 429.
+ */
+static bool retryable_status(const s3_resp *r)
+{
+	static const char *const codes[] = {
+		"SlowDown",
+		"Throttling",
+		"ThrottlingException",
+		"ThrottledException",
+		"RequestThrottled",
+		"RequestThrottledException",
+		"TooManyRequestsException",
+		"RequestLimitExceeded",
+		"BandwidthLimitExceeded",
+		"RequestTimeout",
+		"RequestTimeoutException",
+		"PriorRequestNotComplete",
+		"InternalError",
+		"ServiceUnavailable",
+	};
+	long st = r->status;
+	if (st == 429 || st == 500 || st == 502 || st == 503 || st == 504)
+		return true;
+	if (st < 400)
+		return false;
+	char code[128], msg[256];
+	error_fields(&r->body, code, msg);
+	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
+		if (strcmp(code, codes[i]) == 0)
+			return true;
+	return false;
+}
+
+/* --- integrity checks on a 2xx reply --------------------------------------- */
+
+static void unquote(const char *etag, char *out, size_t cap)
+{
+	size_t n = strlen(etag);
+	if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"')
+		snprintf(out, cap, "%.*s", (int)(n - 2), etag + 1);
+	else
+		snprintf(out, cap, "%s", etag);
+}
+
+static void md5_hex(const void *p, size_t n, char out[33])
+{
+	uint8_t d[16];
+	artifact_md5(p, n, d);
+	for (int i = 0; i < 16; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static bool is_md5_hex(const char *s)
+{
+	return strlen(s) == 32 && strspn(s, "0123456789abcdefABCDEF") == 32;
+}
+
+/* The ETag of a plain upload is the MD5 of the bytes (not under SSE-KMS or SSE-C). */
+static mc_code check_etag(const s3_resp *r, const char *want, mc_error *err)
+{
+	char got[80];
+	unquote(r->etag, got, sizeof got);
+	if (r->etag_not_md5)
+		return MC_OK;
+	if (!got[0])
+		return mc_fail(err, MC_ERR_NETWORK, "the server returned no ETag");
+	if (strcasecmp(got, want) != 0)
+		return mc_fail(err, MC_ERR_NETWORK, "ETag %s does not match the MD5 %s", got, want);
+	return MC_OK;
+}
+
+/*
+ * A GET body: as long as Content-Length says, and, when the ETag is an MD5
+ * (a single-part upload, not SSE-KMS or SSE-C), with that MD5.  A multipart
+ * object's ETag ("md5-N") cannot be checked without the part sizes.
+ */
+static mc_code check_body(const s3_resp *r, mc_error *err)
+{
+	if (r->content_length >= 0 && (uint64_t)r->content_length != r->body.len)
+		return mc_fail(err, MC_ERR_NETWORK, "truncated: received %zu of %lld bytes",
+			       r->body.len, (long long)r->content_length);
+	char etag[80], md5[33];
+	unquote(r->etag, etag, sizeof etag);
+	if (r->etag_not_md5 || !is_md5_hex(etag))
+		return MC_OK;
+	md5_hex(r->body.data ? (const void *)r->body.data : "", r->body.len, md5);
+	if (strcasecmp(md5, etag) != 0)
+		return mc_fail(err, MC_ERR_NETWORK,
+			       "corrupt body: %zu bytes with MD5 %s, but the ETag is %s",
+			       r->body.len, md5, etag);
+	return MC_OK;
+}
+
+/*
+ * An XML reply with the expected root ("*": any but <Error>); a 200 carrying
+ * <Error> is a failure (and so retried).
+ */
+static mc_code check_root(const s3_resp *r, const char *want, mc_error *err)
+{
+	xmlDoc *doc = parse_xml(&r->body);
+	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	char got[64];
+	snprintf(got, sizeof got, "%s", root ? (const char *)root->name : "");
+	xmlFreeDoc(doc);
+	if (strcmp(got, "Error") == 0) {
+		char code[128], msg[256];
+		error_fields(&r->body, code, msg);
+		return mc_fail(err, MC_ERR_NETWORK, "HTTP %ld with an error: %s%s%s", r->status,
+			       code[0] ? code : "(no code)", msg[0] ? ": " : "", msg);
+	}
+	if (strcmp(got, want) == 0 || (got[0] && strcmp(want, "*") == 0))
+		return MC_OK;
+	return mc_fail(err, MC_ERR_FORMAT, "expected an XML <%s> reply of %zu bytes, got %s%s%s",
+		       want, r->body.len, got[0] ? "<" : "unparsable XML", got, got[0] ? ">" : "");
+}
+
+static mc_code check_reply(const s3_req *q, const s3_resp *r, mc_error *err)
+{
+	if (q->want_etag)
+		return check_etag(r, q->want_etag, err);
+	if (q->verify_body)
+		return check_body(r, err);
+	if (q->want_root)
+		return check_root(r, q->want_root, err);
+	return MC_OK;
+}
+
+/* --- one request, with retries ---------------------------------------------- */
+
+static mc_code attempt(s3_store *s, const mc_artifact_opts *o, const s3_req *q, s3_resp *r,
+		       CURLcode *cc, mc_error *err)
+{
+	mc_buf path = MC_BUF_INIT, url = MC_BUF_INIT;
+	struct curl_slist *hdrs = NULL;
+	mc_code rc = url_for(s, q, &path, &url);
+	if (rc) {
+		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	} else if (!(rc = sign_headers(s, q, (const char *)path.data, &hdrs, err))) {
+		mc_buf_reset(&r->body);
+		r->etag[0] = '\0';
+		r->etag_not_md5 = r->over_cap = false;
+		s->errbuf[0] = '\0';
+		set_options(s, q, (const char *)url.data, hdrs, r, o);
+		*cc = curl_easy_perform(s->curl);
+		r->status = 0;
+		r->content_length = -1;
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
+		curl_easy_getinfo(s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &r->content_length);
+	}
+	curl_slist_free_all(hdrs);
+	mc_buf_release(&path);
+	mc_buf_release(&url);
+	return rc;
+}
+
+/*
+ * A request, retried (re-signed, after a growing random wait) on transport
+ * errors, retryable statuses and failed checks of a 2xx reply, up to
+ * opts.retries more times.  MC_OK when an HTTP status came back (and a 2xx
+ * passed its check); the caller judges the status.
+ */
+static mc_code perform(mc_artifact_store *st, const s3_req *q, s3_resp *r, mc_error *err)
+{
+	s3_store *s = st->backend;
+	r->body.max = q->max_bytes ? q->max_bytes : ((size_t)16 << 20);
+	for (r->attempts = 1;; r->attempts++) {
+		CURLcode cc = CURLE_OK;
+		mc_code rc = attempt(s, &st->opts, q, r, &cc, err);
+		if (rc)
+			return rc;
+		bool again;
+		if (cc != CURLE_OK) {
+			if (r->over_cap || cc == CURLE_WRITE_ERROR)
+				return mc_fail(err, MC_ERR_LIMIT, "the response exceeds %zu bytes",
+					       r->body.max);
+			rc = mc_fail(err, MC_ERR_NETWORK, "%s",
+				     s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+			again = transient(cc);
+		} else if (r->status >= 200 && r->status < 300) {
+			rc = check_reply(q, r, err);
+			again = rc != MC_OK && rc != MC_ERR_NOMEM;
+		} else {
+			again = retryable_status(r);
+		}
+		if (again && r->attempts <= st->opts.retries) {
+			backoff(s, st->opts.backoff_ms, r->attempts - 1);
+			continue;
+		}
+		if (rc && cc != CURLE_OK && err) {
+			size_t n = strlen(err->msg);
+			snprintf(err->msg + n, sizeof err->msg - n, " (%d attempt%s)", r->attempts,
+				 r->attempts == 1 ? "" : "s");
+		} else if (rc) {
+			add_attempts(err, r->attempts);
+		}
+		return rc;
+	}
 }
 
 /* --- operations ------------------------------------------------------------ */
@@ -341,51 +519,22 @@ static void resp_init(s3_resp *r)
 	mc_buf_init(&r->body, 0);
 }
 
-static void unquote(const char *etag, char *out, size_t cap)
-{
-	size_t n = strlen(etag);
-	if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"')
-		snprintf(out, cap, "%.*s", (int)(n - 2), etag + 1);
-	else
-		snprintf(out, cap, "%s", etag);
-}
-
-static void md5_hex(const void *p, size_t n, char out[33])
-{
-	uint8_t d[16];
-	artifact_md5(p, n, d);
-	for (int i = 0; i < 16; i++)
-		sprintf(out + 2 * i, "%02x", d[i]);
-}
-
-/* The ETag of a plain upload is the MD5 of the bytes (not under SSE-KMS). */
-static mc_code check_etag(const s3_resp *r, const char *want, mc_error *err)
-{
-	char got[80];
-	unquote(r->etag, got, sizeof got);
-	if (r->kms)
-		return MC_OK;
-	if (!got[0])
-		return mc_fail(err, MC_ERR_NETWORK, "the server returned no ETag");
-	if (strcasecmp(got, want) != 0)
-		return mc_fail(err, MC_ERR_NETWORK, "ETag %s does not match the MD5 %s", got, want);
-	return MC_OK;
-}
-
 static mc_code put_single(mc_artifact_store *st, const char *k, const void *p, size_t n,
 			  mc_error *err)
 {
-	s3_req q = {.method = "PUT", .key = k, .body = p ? p : "", .body_len = n, .send_md5 = true};
+	char md5[33];
+	md5_hex(p ? p : "", n, md5);
+	s3_req q = {.method = "PUT",
+		    .key = k,
+		    .body = p ? p : "",
+		    .body_len = n,
+		    .send_md5 = true,
+		    .want_etag = md5};
 	s3_resp r;
 	resp_init(&r);
 	mc_code rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 200)
 		rc = http_error(&r, err);
-	if (!rc) {
-		char md5[33];
-		md5_hex(q.body, n, md5);
-		rc = check_etag(&r, md5, err);
-	}
 	mc_buf_release(&r.body);
 	return rc;
 }
@@ -399,7 +548,11 @@ typedef struct multipart {
 static mc_code mp_create(mc_artifact_store *st, const char *k, multipart *m, mc_error *err)
 {
 	mc_sigv4_pair qp[] = {{"uploads", ""}};
-	s3_req q = {.method = "POST", .key = k, .query = qp, .n_query = 1};
+	s3_req q = {.method = "POST",
+		    .key = k,
+		    .query = qp,
+		    .n_query = 1,
+		    .want_root = "InitiateMultipartUploadResult"};
 	s3_resp r;
 	resp_init(&r);
 	mc_code rc = perform(st, &q, &r, err);
@@ -414,6 +567,8 @@ static mc_code mp_create(mc_artifact_store *st, const char *k, multipart *m, mc_
 			rc = mc_fail(err, MC_ERR_FORMAT,
 				     "CreateMultipartUpload returned no UploadId");
 	}
+	if (rc)
+		mc_error_prefix(err, "CreateMultipartUpload: ");
 	mc_buf_release(&r.body);
 	return rc;
 }
@@ -423,6 +578,7 @@ static mc_code mp_part(mc_artifact_store *st, const char *k, multipart *m, size_
 {
 	char num[24];
 	snprintf(num, sizeof num, "%zu", i + 1);
+	md5_hex(p, n, m->etags[i]);
 	mc_sigv4_pair qp[] = {{"partNumber", num}, {"uploadId", m->upload_id}};
 	s3_req q = {.method = "PUT",
 		    .key = k,
@@ -430,17 +586,15 @@ static mc_code mp_part(mc_artifact_store *st, const char *k, multipart *m, size_
 		    .n_query = 2,
 		    .body = p,
 		    .body_len = n,
-		    .send_md5 = true};
+		    .send_md5 = true,
+		    .want_etag = m->etags[i]};
 	s3_resp r;
 	resp_init(&r);
-	md5_hex(p, n, m->etags[i]);
 	mc_code rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 200)
 		rc = http_error(&r, err);
-	if (!rc)
-		rc = check_etag(&r, m->etags[i], err);
 	if (rc)
-		mc_error_prefix(err, "part %zu: ", i + 1);
+		mc_error_prefix(err, "part %zu of %zu: ", i + 1, m->n_parts);
 	mc_buf_release(&r.body);
 	return rc;
 }
@@ -480,52 +634,50 @@ static mc_code mp_complete(mc_artifact_store *st, const char *k, multipart *m, m
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	}
 	mc_sigv4_pair qp[] = {{"uploadId", m->upload_id}};
+	/* a 200 carrying <Error> fails the root check, so it is retried (as botocore does);
+	 * S3 answers <CompleteMultipartUploadResult>, moto <...Response> */
 	s3_req q = {.method = "POST",
 		    .key = k,
 		    .query = qp,
 		    .n_query = 1,
 		    .body = xml.data,
-		    .body_len = xml.len};
+		    .body_len = xml.len,
+		    .want_root = "*"};
 	s3_resp r;
 	resp_init(&r);
 	rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 200)
 		rc = http_error(&r, err);
 	if (!rc) {
-		/* a 200 can still carry an <Error> */
 		xmlDoc *doc = parse_xml(&r.body);
-		xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 		char got[80] = "", etag[80], want[80];
-		if (root && strcmp((const char *)root->name, "Error") == 0) {
-			r.status = 500;
-			rc = http_error(&r, err);
-		} else {
-			child_text(root, "ETag", got, sizeof got);
-			unquote(got, etag, sizeof etag);
-			mp_expected_etag(m, want, sizeof want);
-			if (!root)
-				rc = mc_fail(err, MC_ERR_FORMAT,
-					     "CompleteMultipartUpload returned no XML");
-			else if (etag[0] && strcasecmp(etag, want) != 0)
-				rc = mc_fail(err, MC_ERR_NETWORK,
-					     "ETag %s does not match the parts' %s", etag, want);
-		}
+		child_text(doc ? xmlDocGetRootElement(doc) : NULL, "ETag", got, sizeof got);
 		xmlFreeDoc(doc);
+		unquote(got, etag, sizeof etag);
+		mp_expected_etag(m, want, sizeof want);
+		if (etag[0] && strcasecmp(etag, want) != 0)
+			rc = mc_fail(err, MC_ERR_NETWORK, "ETag %s does not match the parts' %s",
+				     etag, want);
 	}
+	if (rc)
+		mc_error_prefix(err, "CompleteMultipartUpload: ");
 	mc_buf_release(&r.body);
 	mc_buf_release(&xml);
 	return rc;
 }
 
-static void mp_abort(mc_artifact_store *st, const char *k, multipart *m)
+/* AbortMultipartUpload (with retries), so the parts stop costing storage; 404: already gone. */
+static mc_code mp_abort(mc_artifact_store *st, const char *k, multipart *m, mc_error *err)
 {
 	mc_sigv4_pair qp[] = {{"uploadId", m->upload_id}};
 	s3_req q = {.method = "DELETE", .key = k, .query = qp, .n_query = 1};
 	s3_resp r;
-	mc_error ignored = MC_ERROR_INIT;
 	resp_init(&r);
-	perform(st, &q, &r, &ignored);
+	mc_code rc = perform(st, &q, &r, err);
+	if (!rc && r.status != 204 && r.status != 200 && r.status != 404)
+		rc = http_error(&r, err);
 	mc_buf_release(&r.body);
+	return rc;
 }
 
 static mc_code put_multipart(mc_artifact_store *st, const char *k, const uint8_t *p, size_t n,
@@ -543,8 +695,20 @@ static mc_code put_multipart(mc_artifact_store *st, const char *k, const uint8_t
 	}
 	if (!rc)
 		rc = mp_complete(st, k, &m, err);
-	if (rc && m.upload_id[0])
-		mp_abort(st, k, &m);
+	if (rc && m.upload_id[0]) {
+		mc_error abort_err = MC_ERROR_INIT;
+		mc_error dummy = MC_ERROR_INIT;
+		if (!err)
+			err = &dummy;
+		size_t len = strlen(err->msg);
+		if (mp_abort(st, k, &m, &abort_err))
+			snprintf(err->msg + len, sizeof err->msg - len,
+				 "; AbortMultipartUpload failed too, upload %s is left: %s",
+				 m.upload_id, abort_err.msg);
+		else
+			snprintf(err->msg + len, sizeof err->msg - len,
+				 "; the multipart upload was aborted");
+	}
 	free(m.etags);
 	return rc;
 }
@@ -568,7 +732,10 @@ static mc_code s3_get(mc_artifact_store *st, const char *key, mc_buf *out, mc_er
 	char *k = full_key(st, key);
 	if (!k)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	s3_req q = {.method = "GET", .key = k, .max_bytes = st->opts.max_get_bytes};
+	s3_req q = {.method = "GET",
+		    .key = k,
+		    .max_bytes = st->opts.max_get_bytes,
+		    .verify_body = true};
 	if (out->max && out->max < q.max_bytes)
 		q.max_bytes = out->max;
 	s3_resp r;
@@ -576,9 +743,6 @@ static mc_code s3_get(mc_artifact_store *st, const char *key, mc_buf *out, mc_er
 	mc_code rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 200)
 		rc = http_error(&r, err);
-	if (!rc && r.content_length >= 0 && (uint64_t)r.content_length != r.body.len)
-		rc = mc_fail(err, MC_ERR_NETWORK, "truncated: received %zu of %lld bytes",
-			     r.body.len, (long long)r.content_length);
 	if (!rc) {
 		size_t keep_max = out->max;
 		mc_buf_release(out);
@@ -678,7 +842,10 @@ static mc_code s3_list(mc_artifact_store *st, const char *prefix, mc_artifact_ke
 	for (int page = 0; !rc; page++) {
 		mc_sigv4_pair qp[] = {
 			{"list-type", "2"}, {"prefix", p}, {"continuation-token", token}};
-		s3_req q = {.method = "GET", .query = qp, .n_query = token[0] ? 3 : 2};
+		s3_req q = {.method = "GET",
+			    .query = qp,
+			    .n_query = token[0] ? 3 : 2,
+			    .want_root = "ListBucketResult"};
 		rc = perform(st, &q, &r, err);
 		if (!rc && r.status != 200)
 			rc = http_error(&r, err);
@@ -730,6 +897,8 @@ mc_code artifact_s3_open(mc_artifact_store *st, const char *rest, mc_error *err)
 	mc_code rc = s3_config_load(&s->cfg, rest, &st->opts, err);
 	if (rc)
 		return rc;
+	st->opts.retries = s->cfg.retries;
+	st->opts.backoff_ms = s->cfg.backoff_ms;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return mc_fail(err, MC_ERR_NETWORK, "cannot initialise libcurl");
 	if (!(s->curl = curl_easy_init())) {

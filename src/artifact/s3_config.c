@@ -1,6 +1,11 @@
-/* S3 settings from the standard AWS environment and shared credentials file; never prints secrets.
+/*
+ * S3 settings from the environment and the shared AWS files, resolved in
+ * the order botocore (the AWS CLI) uses.  Never prints a secret: a line of a
+ * file is named by its number, never quoted.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,15 +13,15 @@
 #include "artifact/s3_int.h"
 #include "milkcast/fsutil.h"
 
+#define DEFAULT_RETRIES 3
+#define MAX_RETRIES 20
+#define DEFAULT_BACKOFF_MS 200L
+#define MAX_BACKOFF_MS 60000L
+
 static const char *env(const char *name)
 {
 	const char *v = getenv(name);
 	return v && v[0] ? v : NULL;
-}
-
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
 }
 
 static char *trim(char *s)
@@ -29,77 +34,438 @@ static char *trim(char *s)
 	return s;
 }
 
-/* One "name = value" line of the profile we want. */
-static mc_code credentials_line(s3_config *c, char *line)
+static void wipe_free(char *s)
 {
-	char *eq = strchr(line, '=');
-	if (!eq)
-		return MC_OK;
-	*eq = '\0';
-	char *name = trim(line), *value = trim(eq + 1);
-	char **slot = NULL;
-	if (strcmp(name, "aws_access_key_id") == 0)
-		slot = &c->access_key;
-	else if (strcmp(name, "aws_secret_access_key") == 0)
-		slot = &c->secret_key;
-	else if (strcmp(name, "aws_session_token") == 0)
-		slot = &c->session_token;
-	if (!slot)
-		return MC_OK;
-	free(*slot);
-	*slot = strdup(value);
-	return *slot ? MC_OK : MC_ERR_NOMEM;
+	if (s)
+		memset(s, 0, strlen(s));
+	free(s);
 }
 
-static mc_code credentials_file(s3_config *c, mc_error *err)
+/* --- the shared files --------------------------------------------------------- */
+
+/* What we read from a profile; the same names in both files. */
+enum {
+	P_ACCESS_KEY,
+	P_SECRET_KEY,
+	P_SESSION_TOKEN,
+	P_SECURITY_TOKEN,
+	P_REGION,
+	P_ENDPOINT_URL,
+	P_MAX_ATTEMPTS,
+	P_ADDRESSING_STYLE, /* nested: "s3 =" then an indented "addressing_style = path" */
+	P_N
+};
+
+static const char *const p_names[P_N] = {
+	"aws_access_key_id",
+	"aws_secret_access_key",
+	"aws_session_token",
+	"aws_security_token",
+	"region",
+	"endpoint_url",
+	"max_attempts",
+	"addressing_style",
+};
+
+/* One file's view of the profile. */
+typedef struct aws_file {
+	const char *kind; /* "config" or "credentials" */
+	char *path;	  /* NULL without the variable and without HOME */
+	bool found;	  /* the file has the profile's section */
+	char *v[P_N];	  /* NULL when absent or empty */
+	int line[P_N];
+} aws_file;
+
+typedef struct str_set {
+	char **s;
+	size_t n, cap;
+} str_set;
+
+/* Add s; *dup when it was already there (then nothing is added). */
+static mc_code str_set_add(str_set *set, const char *s, bool *dup)
 {
-	const char *path = env("AWS_SHARED_CREDENTIALS_FILE");
-	char *owned = NULL;
-	if (!path && env("HOME"))
-		path = owned = mc_path_join(env("HOME"), ".aws/credentials");
-	const char *profile = env("AWS_PROFILE") ? env("AWS_PROFILE") : "default";
-	FILE *f = path ? fopen(path, "r") : NULL;
-	free(owned);
-	if (!f)
+	*dup = false;
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->s[i], s) == 0) {
+			*dup = true;
+			return MC_OK;
+		}
+	if (set->n == set->cap) {
+		size_t ncap = set->cap ? 2 * set->cap : 8;
+		char **ns = realloc(set->s, ncap * sizeof *ns);
+		if (!ns)
+			return MC_ERR_NOMEM;
+		set->s = ns;
+		set->cap = ncap;
+	}
+	if (!(set->s[set->n] = strdup(s)))
+		return MC_ERR_NOMEM;
+	set->n++;
+	return MC_OK;
+}
+
+static void str_set_clear(str_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		free(set->s[i]);
+	set->n = 0;
+}
+
+/*
+ * The parser: Python's configparser as botocore runs it (RawConfigParser,
+ * strict): "[section]" headers, "name = value" or "name: value" with names
+ * folded to lower case, whole-line '#' and ';' comments, continuation lines
+ * indented deeper than their setting, an error for anything else, a
+ * duplicate section or a duplicate name in a section.  A setting with an
+ * empty value followed by indented "name = value" lines is a nested block
+ * (botocore's "s3 =").
+ */
+typedef struct ini {
+	aws_file *f;
+	const char *profile;
+	bool config; /* "[default]" / "[profile NAME]" rather than "[NAME]" */
+	int lineno;
+	bool in_section, selected;
+	bool have_opt, nested, nested_s3;
+	size_t opt_indent;
+	str_set sections, names;
+} ini;
+
+static mc_code bad_line(const ini *p, mc_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static mc_code bad_line(const ini *p, mc_error *err, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return mc_fail(err, MC_ERR_FORMAT, "cannot parse AWS %s file '%s' line %d: %s", p->f->kind,
+		       p->f->path, p->lineno, what);
+}
+
+static mc_code set(ini *p, int i, const char *value, mc_error *err)
+{
+	char *v = value[0] ? strdup(value) : NULL; /* an empty value is no value */
+	if (value[0] && !v)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	wipe_free(p->f->v[i]);
+	p->f->v[i] = v;
+	p->f->line[i] = p->lineno;
+	return MC_OK;
+}
+
+/* Is h (trimmed) the header of the profile we want? */
+static bool selects(const ini *p, const char *h)
+{
+	if (!p->config)
+		return strcmp(h, p->profile) == 0;
+	if (strcmp(h, "default") == 0)
+		return strcmp(p->profile, "default") == 0;
+	if (strncmp(h, "profile", 7) != 0 || !isspace((unsigned char)h[7]))
+		return false;
+	const char *name = h + 7 + strspn(h + 7, " \t");
+	size_t n = strcspn(name, " \t");
+	return name[n] == '\0' && strcmp(name, p->profile) == 0; /* exactly two words */
+}
+
+static mc_code header(ini *p, char *t, mc_error *err)
+{
+	char *end = strrchr(t, ']');
+	if (!end)
+		return bad_line(p, err, "expected '[section]'");
+	*end = '\0';
+	char *h = trim(t + 1);
+	if (!h[0])
+		return bad_line(p, err, "empty section name");
+	bool dup;
+	if (str_set_add(&p->sections, h, &dup))
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	if (dup)
+		return bad_line(p, err, "duplicate section [%.64s]", h);
+	str_set_clear(&p->names);
+	p->in_section = true;
+	p->selected = selects(p, h);
+	if (p->selected)
+		p->f->found = true;
+	return MC_OK;
+}
+
+/* A line indented under a setting: part of its value, or of its nested block. */
+static mc_code continuation(ini *p, char *t, mc_error *err)
+{
+	if (!p->nested)
+		return MC_OK; /* more lines of a value we do not read */
+	char *eq = strchr(t, '=');
+	if (!eq)
+		return bad_line(p, err, "expected 'name = value' in a nested block");
+	*eq = '\0';
+	if (p->nested_s3 && strcmp(trim(t), "addressing_style") == 0)
+		return set(p, P_ADDRESSING_STYLE, trim(eq + 1), err);
+	return MC_OK;
+}
+
+static mc_code setting_line(ini *p, char *t, size_t indent, mc_error *err)
+{
+	if (!p->in_section)
+		return bad_line(p, err, "a setting before any [section]");
+	size_t n = strcspn(t, "=:");
+	if (!t[n])
+		return bad_line(p, err, "expected 'name = value', a [section] or a comment");
+	char *value = trim(t + n + 1);
+	t[n] = '\0';
+	char *name = trim(t);
+	if (!name[0])
+		return bad_line(p, err, "a setting without a name");
+	for (char *c = name; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	bool dup;
+	if (str_set_add(&p->names, name, &dup))
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	if (dup)
+		return bad_line(p, err, "duplicate setting '%.64s'", name);
+	p->have_opt = true;
+	p->opt_indent = indent;
+	p->nested = !value[0];
+	p->nested_s3 = p->nested && p->selected && strcmp(name, "s3") == 0;
+	if (!p->selected)
 		return MC_OK;
-	char line[4096];
-	bool in_profile = false;
+	for (int i = 0; i < P_ADDRESSING_STYLE; i++)
+		if (strcmp(name, p_names[i]) == 0)
+			return set(p, i, value, err);
+	return MC_OK;
+}
+
+static mc_code ini_line(ini *p, char *raw, mc_error *err)
+{
+	size_t indent = strspn(raw, " \t");
+	char *t = trim(raw);
+	if (!t[0] || t[0] == '#' || t[0] == ';')
+		return MC_OK; /* blank lines and comments do not end a value */
+	if (p->have_opt && indent > p->opt_indent)
+		return continuation(p, t, err);
+	p->have_opt = p->nested = p->nested_s3 = false;
+	return t[0] == '[' ? header(p, t, err) : setting_line(p, t, indent, err);
+}
+
+/* "~/x" -> "$HOME/x", as botocore expands the paths it is given. */
+static char *expand_home(const char *path)
+{
+	if (path[0] == '~' && (path[1] == '/' || !path[1]) && env("HOME"))
+		return mc_path_join(env("HOME"), path[1] ? path + 2 : "");
+	return strdup(path);
+}
+
+/* A missing file has no settings (as botocore); an unreadable or malformed one is an error. */
+static mc_code aws_file_load(aws_file *f, const char *var, const char *home_rel,
+			     const char *profile, mc_error *err)
+{
+	const char *given = env(var);
+	if (given)
+		f->path = expand_home(given);
+	else if (env("HOME"))
+		f->path = mc_path_join(env("HOME"), home_rel);
+	if ((given || env("HOME")) && !f->path)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	if (!f->path)
+		return MC_OK;
+	FILE *fp = fopen(f->path, "r");
+	if (!fp)
+		return errno == ENOENT || errno == ENOTDIR
+			       ? MC_OK
+			       : mc_fail(err, MC_ERR_IO, "cannot read AWS %s file '%s': %s",
+					 f->kind, f->path, strerror(errno));
+	ini p = {.f = f, .profile = profile, .config = strcmp(f->kind, "config") == 0};
+	char *line = NULL;
+	size_t cap = 0;
 	mc_code rc = MC_OK;
-	while (!rc && fgets(line, sizeof line, f)) {
-		char *t = trim(line);
-		if (t[0] == '#' || t[0] == ';' || !t[0])
-			continue;
-		if (t[0] == '[') {
-			char *end = strchr(t, ']');
-			if (end)
-				*end = '\0';
-			in_profile = strcmp(trim(t + 1), profile) == 0;
-		} else if (in_profile) {
-			rc = credentials_line(c, t);
+	while (!rc && getline(&line, &cap, fp) >= 0) {
+		p.lineno++;
+		rc = ini_line(&p, line, err);
+	}
+	if (!rc && ferror(fp))
+		rc = mc_fail(err, MC_ERR_IO, "cannot read AWS %s file '%s': %s", f->kind, f->path,
+			     strerror(errno));
+	if (line)
+		memset(line, 0, cap);
+	free(line);
+	fclose(fp);
+	str_set_clear(&p.sections);
+	str_set_clear(&p.names);
+	free(p.sections.s);
+	free(p.names.s);
+	return rc;
+}
+
+static void aws_file_release(aws_file *f)
+{
+	free(f->path);
+	for (int i = 0; i < P_N; i++)
+		wipe_free(f->v[i]);
+}
+
+/* files[0] is the credentials file, files[1] the config file. */
+typedef struct aws_files {
+	aws_file f[2];
+	const char *profile;
+	bool profile_given;
+} aws_files;
+
+/*
+ * A profile setting: the credentials file's value wins over the config
+ * file's, as botocore merges the former over the latter.
+ */
+static const aws_file *setting(const aws_files *a, int i)
+{
+	return a->f[0].v[i] ? &a->f[0] : a->f[1].v[i] ? &a->f[1] : NULL;
+}
+
+/* "profile 'ci' of '/home/u/.aws/config' line 4" into buf. */
+static const char *where(const aws_files *a, const aws_file *f, int i, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "profile '%s' of '%s' line %d", a->profile, f->path, f->line[i]);
+	return buf;
+}
+
+/* --- settings ------------------------------------------------------------------- */
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || end[strspn(end, " \t")] || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static mc_code bad_number(mc_error *err, const char *name, const char *value, const char *src,
+			  long lo, long hi)
+{
+	return mc_fail(err, MC_ERR_INVALID,
+		       "invalid %s '%.32s' in %s: expected an integer from %ld to %ld", name, value,
+		       src, lo, hi);
+}
+
+static mc_code resolve_retries(s3_config *c, const mc_artifact_opts *o, const aws_files *a,
+			       mc_error *err)
+{
+	char buf[600];
+	long v;
+	const char *s;
+	c->retries = o->retries;
+	if (c->retries < 0) {
+		c->retries = DEFAULT_RETRIES;
+		const aws_file *f = setting(a, P_MAX_ATTEMPTS);
+		if ((s = env("MILKCAST_S3_RETRIES"))) {
+			if (!parse_long(s, 0, MAX_RETRIES, &v))
+				return bad_number(err, "retry count", s, "MILKCAST_S3_RETRIES", 0,
+						  MAX_RETRIES);
+			c->retries = (int)v;
+		} else if ((s = env("AWS_MAX_ATTEMPTS"))) {
+			if (!parse_long(s, 1, MAX_RETRIES + 1, &v))
+				return bad_number(err, "max_attempts", s, "AWS_MAX_ATTEMPTS", 1,
+						  MAX_RETRIES + 1);
+			c->retries = (int)v - 1;
+		} else if (f) {
+			s = f->v[P_MAX_ATTEMPTS];
+			if (!parse_long(s, 1, MAX_RETRIES + 1, &v))
+				return bad_number(err, "max_attempts", s,
+						  where(a, f, P_MAX_ATTEMPTS, buf, sizeof buf), 1,
+						  MAX_RETRIES + 1);
+			c->retries = (int)v - 1;
 		}
 	}
-	fclose(f);
-	return rc ? mc_fail(err, MC_ERR_NOMEM, "out of memory") : MC_OK;
+	c->backoff_ms = o->backoff_ms;
+	if (c->backoff_ms < 0) {
+		c->backoff_ms = DEFAULT_BACKOFF_MS;
+		if ((s = env("MILKCAST_S3_BACKOFF_MS"))) {
+			if (!parse_long(s, 0, MAX_BACKOFF_MS, &v))
+				return bad_number(err, "backoff", s, "MILKCAST_S3_BACKOFF_MS", 0,
+						  MAX_BACKOFF_MS);
+			c->backoff_ms = v;
+		}
+	}
+	return MC_OK;
 }
 
-static mc_code load_credentials(s3_config *c, const char *uri, mc_error *err)
+/* Region names go into host names and the credential scope. */
+static bool valid_region(const char *r)
 {
-	if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY")) {
-		c->access_key = strdup(env("AWS_ACCESS_KEY_ID"));
-		c->secret_key = strdup(env("AWS_SECRET_ACCESS_KEY"));
-		c->session_token = dup_or_null(env("AWS_SESSION_TOKEN"));
-		if (!c->access_key || !c->secret_key)
-			return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	} else {
-		mc_code rc = credentials_file(c, err);
-		if (rc)
-			return rc;
+	size_t n = strlen(r);
+	if (n == 0 || n > 64)
+		return false;
+	for (; *r; r++)
+		if (!isalnum((unsigned char)*r) && *r != '-' && *r != '_' && *r != '.')
+			return false;
+	return true;
+}
+
+/* AWS_REGION > AWS_DEFAULT_REGION > the profile's region > us-east-1. */
+static mc_code resolve_region(s3_config *c, const aws_files *a, mc_error *err)
+{
+	char buf[600];
+	const char *src = "AWS_REGION", *r = env(src);
+	if (!r)
+		r = env(src = "AWS_DEFAULT_REGION");
+	const aws_file *f = r ? NULL : setting(a, P_REGION);
+	if (f) {
+		r = f->v[P_REGION];
+		src = where(a, f, P_REGION, buf, sizeof buf);
 	}
-	if (!c->access_key || !c->secret_key)
+	if (!r)
+		r = "us-east-1";
+	if (!valid_region(r))
 		return mc_fail(err, MC_ERR_INVALID,
-			       "no AWS credentials for 's3://%s': set AWS_ACCESS_KEY_ID and "
-			       "AWS_SECRET_ACCESS_KEY or a profile in the shared credentials file",
-			       uri);
+			       "invalid AWS region '%.64s' in %s: expected letters, digits, '-', "
+			       "'_' or '.'",
+			       r, src);
+	c->region = strdup(r);
+	return c->region ? MC_OK : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+}
+
+/* Environment credentials, else the credentials file's profile, else the config file's. */
+static mc_code load_credentials(s3_config *c, const char *uri, const aws_files *a, mc_error *err)
+{
+	const char *ak = env("AWS_ACCESS_KEY_ID"), *sk, *token;
+	if (ak) {
+		sk = env("AWS_SECRET_ACCESS_KEY");
+		if (!sk)
+			return mc_fail(err, MC_ERR_INVALID,
+				       "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not "
+				       "(for 's3://%s')",
+				       uri);
+		token = env("AWS_SESSION_TOKEN") ? env("AWS_SESSION_TOKEN")
+						 : env("AWS_SECURITY_TOKEN");
+	} else {
+		const aws_file *f = a->f[0].v[P_ACCESS_KEY]   ? &a->f[0]
+				    : a->f[1].v[P_ACCESS_KEY] ? &a->f[1]
+							      : NULL;
+		if (!f)
+			return mc_fail(
+				err, MC_ERR_INVALID,
+				"no AWS credentials for 's3://%s': set AWS_ACCESS_KEY_ID and "
+				"AWS_SECRET_ACCESS_KEY, or aws_access_key_id and "
+				"aws_secret_access_key in profile '%s' of '%s' or '%s'",
+				uri, a->profile, a->f[0].path ? a->f[0].path : "~/.aws/credentials",
+				a->f[1].path ? a->f[1].path : "~/.aws/config");
+		ak = f->v[P_ACCESS_KEY];
+		sk = f->v[P_SECRET_KEY];
+		if (!sk)
+			return mc_fail(
+				err, MC_ERR_INVALID,
+				"profile '%s' of '%s' has aws_access_key_id (line %d) but no "
+				"aws_secret_access_key",
+				a->profile, f->path, f->line[P_ACCESS_KEY]);
+		token = f->v[P_SESSION_TOKEN] ? f->v[P_SESSION_TOKEN] : f->v[P_SECURITY_TOKEN];
+	}
+	c->access_key = strdup(ak);
+	c->secret_key = strdup(sk);
+	c->session_token = token ? strdup(token) : NULL;
+	if (!c->access_key || !c->secret_key || (token && !c->session_token))
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	return MC_OK;
 }
 
@@ -141,17 +507,19 @@ static mc_code split_uri(s3_config *c, const char *rest, mc_error *err)
 }
 
 /* "http://127.0.0.1:5000/" -> origin "http://127.0.0.1:5000", host "127.0.0.1:5000". */
-static mc_code endpoint(s3_config *c, const char *url, mc_error *err)
+static mc_code endpoint(s3_config *c, const char *url, const char *src, mc_error *err)
 {
 	const char *sep = strstr(url, "://");
 	if (!sep || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
 		return mc_fail(err, MC_ERR_INVALID,
-			       "invalid S3 endpoint '%s': expected http:// or https://", url);
+			       "invalid S3 endpoint '%s' in %s: expected http:// or https://", url,
+			       src);
 	const char *h = sep + 3;
 	size_t hlen = strcspn(h, "/?#");
 	if (hlen == 0 || memchr(h, '@', hlen) || h[hlen + strspn(h + hlen, "/")] != '\0')
 		return mc_fail(err, MC_ERR_INVALID,
-			       "invalid S3 endpoint '%s': expected scheme://host[:port]", url);
+			       "invalid S3 endpoint '%s' in %s: expected scheme://host[:port]", url,
+			       src);
 	c->host = strndup(h, hlen);
 	c->origin = strndup(url, (size_t)(h - url) + hlen);
 	if (c->bucket)
@@ -167,13 +535,50 @@ static mc_code aws_endpoint(s3_config *c, bool path_style, mc_error *err)
 	char url[512];
 	if (path_style || strchr(c->bucket, '.')) {
 		snprintf(url, sizeof url, "https://s3.%s.amazonaws.com", c->region);
-		return endpoint(c, url, err);
+		return endpoint(c, url, "the AWS endpoint", err);
 	}
 	snprintf(url, sizeof url, "https://%s.s3.%s.amazonaws.com", c->bucket, c->region);
-	mc_code rc = endpoint(c, url, err);
+	mc_code rc = endpoint(c, url, "the AWS endpoint", err);
 	if (!rc)
 		c->base_path[0] = '\0';
 	return rc;
+}
+
+/*
+ * opts.endpoint > MILKCAST_S3_ENDPOINT > AWS_ENDPOINT_URL_S3 > AWS_ENDPOINT_URL > the
+ * profile's endpoint_url (all path-style) > AWS, virtual-host unless opts.path_style, the
+ * profile's "s3 = / addressing_style = path", or a dotted bucket.
+ */
+static mc_code resolve_endpoint(s3_config *c, const mc_artifact_opts *o, const aws_files *a,
+				mc_error *err)
+{
+	char buf[600];
+	const char *src = "opts.endpoint", *ep = o->endpoint;
+	if (!ep)
+		ep = env(src = "MILKCAST_S3_ENDPOINT");
+	if (!ep)
+		ep = env(src = "AWS_ENDPOINT_URL_S3");
+	if (!ep)
+		ep = env(src = "AWS_ENDPOINT_URL");
+	const aws_file *f = ep ? NULL : setting(a, P_ENDPOINT_URL);
+	if (f) {
+		ep = f->v[P_ENDPOINT_URL];
+		src = where(a, f, P_ENDPOINT_URL, buf, sizeof buf);
+	}
+	if (ep)
+		return endpoint(c, ep, src, err);
+	bool path_style = o->path_style;
+	if ((f = setting(a, P_ADDRESSING_STYLE))) {
+		const char *style = f->v[P_ADDRESSING_STYLE];
+		if (strcmp(style, "path") == 0)
+			path_style = true;
+		else if (strcmp(style, "virtual") != 0 && strcmp(style, "auto") != 0)
+			return mc_fail(err, MC_ERR_INVALID,
+				       "invalid s3 addressing_style '%.32s' in %s: expected path, "
+				       "virtual or auto",
+				       style, where(a, f, P_ADDRESSING_STYLE, buf, sizeof buf));
+	}
+	return aws_endpoint(c, path_style, err);
 }
 
 mc_code s3_config_load(s3_config *c, const char *rest, const mc_artifact_opts *o, mc_error *err)
@@ -182,30 +587,41 @@ mc_code s3_config_load(s3_config *c, const char *rest, const mc_artifact_opts *o
 	mc_code rc = split_uri(c, rest, err);
 	if (rc)
 		return rc;
-	const char *region = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
-	c->region = strdup(region ? region : "us-east-1");
-	if (!c->region)
-		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	const char *ep = o->endpoint;
-	if (!ep)
-		ep = env("MILKCAST_S3_ENDPOINT") ? env("MILKCAST_S3_ENDPOINT")
-						 : env("AWS_ENDPOINT_URL");
-	rc = ep ? endpoint(c, ep, err) : aws_endpoint(c, o->path_style, err);
+	aws_files a = {.f = {{.kind = "credentials"}, {.kind = "config"}},
+		       .profile = env("AWS_PROFILE") ? env("AWS_PROFILE") : "default",
+		       .profile_given = env("AWS_PROFILE") != NULL};
+	rc = aws_file_load(&a.f[0], "AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", a.profile,
+			   err);
 	if (!rc)
-		rc = load_credentials(c, rest, err);
+		rc = aws_file_load(&a.f[1], "AWS_CONFIG_FILE", ".aws/config", a.profile, err);
+	/* botocore: a profile asked for by name must exist, even with credentials in the
+	 * environment */
+	if (!rc && a.profile_given && !a.f[0].found && !a.f[1].found)
+		rc = mc_fail(err, MC_ERR_NOT_FOUND,
+			     "AWS profile '%s' (AWS_PROFILE) is in neither '%s' nor '%s'",
+			     a.profile, a.f[0].path ? a.f[0].path : "~/.aws/credentials",
+			     a.f[1].path ? a.f[1].path : "~/.aws/config");
+	if (!rc)
+		rc = resolve_region(c, &a, err);
+	if (!rc)
+		rc = resolve_retries(c, o, &a, err);
+	if (!rc)
+		rc = resolve_endpoint(c, o, &a, err);
+	if (!rc)
+		rc = load_credentials(c, rest, &a, err);
+	aws_file_release(&a.f[0]);
+	aws_file_release(&a.f[1]);
 	return rc;
 }
 
 void s3_config_release(s3_config *c)
 {
-	if (c->secret_key)
-		memset(c->secret_key, 0, strlen(c->secret_key));
+	wipe_free(c->secret_key);
+	wipe_free(c->session_token);
 	free(c->bucket);
 	free(c->prefix);
 	free(c->region);
 	free(c->access_key);
-	free(c->secret_key);
-	free(c->session_token);
 	free(c->origin);
 	free(c->host);
 	free(c->base_path);

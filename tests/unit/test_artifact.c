@@ -2,7 +2,8 @@
  * Unit tests for the artifact store: key checks, MD5/base64, the file
  * backend, S3 configuration errors; and, when MC_TEST_S3_URI is set (by
  * tests/cli/t50-s3-moto.sh, with MILKCAST_S3_ENDPOINT), the S3 backend
- * against a live server.
+ * against a live server.  With arguments it is a one-shot driver for the
+ * CLI tests (see usage()).  Configuration resolution: test_s3_config.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,14 +152,21 @@ static void clear_aws_env(void)
 	const char *names[] = {"AWS_ACCESS_KEY_ID",
 			       "AWS_SECRET_ACCESS_KEY",
 			       "AWS_SESSION_TOKEN",
+			       "AWS_SECURITY_TOKEN",
 			       "AWS_PROFILE",
 			       "AWS_SHARED_CREDENTIALS_FILE",
+			       "AWS_CONFIG_FILE",
 			       "MILKCAST_S3_ENDPOINT",
 			       "AWS_ENDPOINT_URL",
+			       "AWS_ENDPOINT_URL_S3",
 			       "AWS_REGION",
-			       "AWS_DEFAULT_REGION"};
+			       "AWS_DEFAULT_REGION",
+			       "AWS_MAX_ATTEMPTS",
+			       "MILKCAST_S3_RETRIES",
+			       "MILKCAST_S3_BACKOFF_MS"};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		unsetenv(names[i]);
+	setenv("AWS_CONFIG_FILE", "/nonexistent/milkcast-test/config", 1);
 }
 
 static void test_s3_config(void **state)
@@ -205,14 +213,25 @@ static void test_s3_config(void **state)
 
 /* --- live S3 (moto) ---------------------------------------------------------- */
 
-static mc_artifact_store *live_open(void)
+/* The store at MC_TEST_S3_URI; NULL (err set) when it cannot be opened. */
+static mc_artifact_store *store_open(mc_error *err)
 {
 	mc_artifact_opts o;
 	mc_artifact_opts_init(&o);
-	o.backoff_ms = 50;
-	mc_error err = MC_ERROR_INIT;
+	if (!getenv("MILKCAST_S3_BACKOFF_MS"))
+		o.backoff_ms = 50;
+	const char *part = getenv("MC_TEST_S3_PART_SIZE");
+	if (part)
+		o.part_size = (size_t)strtoull(part, NULL, 10);
 	mc_artifact_store *s = NULL;
-	if (mc_artifact_open(getenv("MC_TEST_S3_URI"), &o, &s, &err))
+	return mc_artifact_open(getenv("MC_TEST_S3_URI"), &o, &s, err) ? NULL : s;
+}
+
+static mc_artifact_store *live_open(void)
+{
+	mc_error err = MC_ERROR_INIT;
+	mc_artifact_store *s = store_open(&err);
+	if (!s)
 		fail_msg("%s", err.msg);
 	return s;
 }
@@ -340,8 +359,67 @@ static int driver(void)
 	return rc ? 1 : 0;
 }
 
-int main(void)
+static int usage(void)
 {
+	fprintf(stderr, "usage: MC_TEST_S3_URI=s3://b/p test_artifact put KEY TEXT | put-file KEY "
+			"PATH | get KEY | exists KEY | delete KEY | list PREFIX\n"
+			"  (MC_TEST_S3_PART_SIZE=bytes sets the multipart part size)\n");
+	return 2;
+}
+
+/* Driver for the CLI tests (t51): one operation, the error on stderr, exit 1 on failure. */
+static int driver_args(int argc, char **argv)
+{
+	if (!getenv("MC_TEST_S3_URI") || argc < 3)
+		return usage();
+	const char *op = argv[1], *key = argv[2];
+	mc_error err = MC_ERROR_INIT;
+	mc_artifact_store *s = store_open(&err);
+	if (!s) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	mc_code rc = MC_OK;
+	mc_buf b = MC_BUF_INIT;
+	if (strcmp(op, "put") == 0 && argc == 4) {
+		rc = mc_artifact_put(s, key, argv[3], strlen(argv[3]), &err);
+	} else if (strcmp(op, "put-file") == 0 && argc == 4) {
+		rc = mc_buf_read_file(&b, argv[3], &err);
+		if (!rc)
+			rc = mc_artifact_put(s, key, b.data, b.len, &err);
+	} else if (strcmp(op, "get") == 0 && argc == 3) {
+		rc = mc_artifact_get(s, key, &b, &err);
+		if (!rc)
+			fwrite(b.data, 1, b.len, stdout);
+	} else if (strcmp(op, "exists") == 0 && argc == 3) {
+		bool ex = false;
+		rc = mc_artifact_exists(s, key, &ex, &err);
+		if (!rc)
+			printf("%s\n", ex ? "yes" : "no");
+	} else if (strcmp(op, "delete") == 0 && argc == 3) {
+		rc = mc_artifact_delete(s, key, &err);
+	} else if (strcmp(op, "list") == 0 && argc == 3) {
+		mc_artifact_keys l;
+		rc = mc_artifact_list(s, key, &l, &err);
+		for (size_t i = 0; !rc && i < l.n; i++)
+			printf("%s\n", l.keys[i]);
+		if (!rc)
+			mc_artifact_keys_release(&l);
+	} else {
+		mc_artifact_free(s);
+		return usage();
+	}
+	if (rc)
+		fprintf(stderr, "%s\n", err.msg);
+	mc_buf_release(&b);
+	mc_artifact_free(s);
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1)
+		return driver_args(argc, argv);
 	if (getenv("MC_TEST_S3_URI") && (getenv("MC_TEST_S3_PUT") || getenv("MC_TEST_S3_GET")))
 		return driver();
 	const struct CMUnitTest tests[] = {
