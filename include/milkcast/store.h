@@ -21,6 +21,8 @@ mc_code mc_store_open(const char *home, mc_store **out, mc_error *err);
 void mc_store_free(mc_store *s);
 const char *mc_store_home(const mc_store *s);
 int mc_store_schema_version(const mc_store *s);
+/* The SQLite library's version ("3.40.1"). */
+const char *mc_store_sqlite_version(void);
 
 mc_code mc_store_exec(mc_store *s, const char *sql, mc_error *err);
 /* BEGIN IMMEDIATE (waits on other writers up to the busy timeout) / COMMIT / ROLLBACK. */

@@ -271,3 +271,8 @@ void mc_now_iso(char *out, size_t n)
 	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out, n, "%s.%03ldZ", base, (long)(tv.tv_usec / 1000));
 }
+
+const char *mc_store_sqlite_version(void)
+{
+	return sqlite3_libversion();
+}

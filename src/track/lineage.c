@@ -1,7 +1,6 @@
 /* The code lineage every run records: milkcast's version and commit, and the libraries'. */
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 
 #include "milkcast/tracking.h"
@@ -22,7 +21,7 @@ mc_code mc_run_tag_lineage(mc_store *s, const char *run, mc_error *err)
 		{"milkcast.version", MC_VERSION},
 		{"milkcast.git_commit", mc_git_commit()},
 		{"milkcast.xgboost_version", mc_xgb_version()},
-		{"milkcast.sqlite_version", sqlite3_libversion()},
+		{"milkcast.sqlite_version", mc_store_sqlite_version()},
 		{"milkcast.jansson_version", JANSSON_VERSION},
 		{"milkcast.curl_version", curl ? curl->version : "unknown"},
 	};
