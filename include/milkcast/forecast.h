@@ -140,6 +140,32 @@ mc_code mc_bundle_params(const mc_bundle *b, mc_xgb_params *p, mc_error *err);
 /* The recent lake rows kept with the bundle (lake schema). */
 const mc_table *mc_bundle_snapshot(const mc_bundle *b);
 
+/*
+ * Open a bundle from wherever it is: a directory, or the URI of a bundle in
+ * an artifact store ("s3://bucket/prefix/models/bundle-...", "file:///dir/
+ * models/bundle-..."), as the registry records it.  A URI is fetched into
+ * cache_dir/<name>/ (the CLI uses <home>/cache/bundles), bundle.json last,
+ * and reused while it is complete and came from the same URI; a cache
+ * directory appears whole or not at all.  Either way the SHA-256 and size of
+ * every file bundle.json lists under "files" are checked (bundles written
+ * before the list are accepted unchecked), then the bundle is loaded as
+ * mc_bundle_load does.  Errors name the URI, key or file.  Free with
+ * mc_bundle_free.
+ */
+mc_code mc_bundle_open(const char *source, const char *cache_dir, mc_bundle **out, mc_error *err);
+
+/*
+ * Copy the bundle directory `dir` into the artifact store at store_uri
+ * (MILKCAST_ARTIFACTS: s3://bucket/prefix, file:///dir or a path) under
+ * models/<name>/: every file, each listed one checked against bundle.json,
+ * and bundle.json last, so a reader that finds bundle.json finds the rest.
+ * Publishing the same bundle again is a no-op; a different bundle under the
+ * name is refused.  uri_out gets the bundle's URI ("<store>/models/<name>"),
+ * for the registry and mc_bundle_open.
+ */
+mc_code mc_bundle_publish(const char *dir, const char *store_uri, char *uri_out, size_t cap,
+			  mc_error *err);
+
 typedef struct mc_forecast {
 	size_t series; /* panel series */
 	int h;	       /* 1 = the first publication after as_of */

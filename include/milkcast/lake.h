@@ -75,6 +75,14 @@ typedef struct mc_lake_month {
 mc_code mc_lake_write_months(mc_lake *l, mc_lake_month *months, size_t n, mc_error *err);
 
 /*
+ * The lake's writer lock (<root>/.ingest.lock, flock): ingest and pulls from
+ * a remote lake hold it while they change partitions.  *fd is for
+ * mc_lake_unlock; a second lock from the same process would wait forever.
+ */
+mc_code mc_lake_lock(const mc_lake *l, int *fd, mc_error *err);
+void mc_lake_unlock(int fd);
+
+/*
  * Remove temporary files a crashed writer left in partition directories
  * ("data.parquet.tmp.*").  Call only while holding the ingest lock.
  * Returns how many were removed.

@@ -1,12 +1,15 @@
 /* `milkcast ingest PATH...`: add SNIIM workbooks and Parquet files to the lake. */
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/forecast_cli.h"
 #include "milkcast/date.h"
 #include "milkcast/ingest.h"
 #include "milkcast/lake.h"
+#include "milkcast/lake_remote.h"
 
 static const mc_command_help help = {
 	"milkcast ingest [options] PATH...",
@@ -18,7 +21,10 @@ static const mc_command_help help = {
 	"Every input is read and checked before the lake is touched: one bad file and\n"
 	"nothing is written.  Ingest is idempotent: rows already in the lake are counted\n"
 	"as unchanged; a different value for a past date is a revision, recorded and,\n"
-	"unless --apply-revisions, not applied.",
+	"unless --apply-revisions, not applied.\n"
+	"With MILKCAST_LAKE=s3://bucket/prefix (or file:///dir) the lake is shared: the\n"
+	"remote's months are pulled first, and the partitions written are uploaded,\n"
+	"then the remote's manifest, before the run counts as completed.",
 };
 
 static void on_progress(void *ud, const char *stage, double done, double total)
@@ -32,8 +38,38 @@ static void on_progress(void *ud, const char *stage, double done, double total)
 	mc_progress_update(p, done);
 }
 
+/* The remote lake's part of the summary: null without one. */
+static json_t *remote_json(const mc_lake *l)
+{
+	const char *uri = mc_lake_remote_uri(l);
+	if (!uri)
+		return json_null();
+	mc_lake_sync_stats s;
+	mc_lake_sync_stats_get(l, &s);
+	return json_pack("{s:s, s:I, s:I, s:b, s:I, s:I}", "uri", uri, "downloaded",
+			 (json_int_t)s.downloaded, "uploaded", (json_int_t)s.uploaded,
+			 "manifest_written", s.manifest_written, "generation",
+			 (json_int_t)s.generation, "partitions", (json_int_t)s.remote_partitions);
+}
+
+static void print_remote(const mc_ctx *ctx, const mc_lake *l, bool dry_run)
+{
+	const char *uri = mc_lake_remote_uri(l);
+	if (!uri)
+		return;
+	mc_lake_sync_stats s;
+	mc_lake_sync_stats_get(l, &s);
+	mc_info(ctx, "  remote lake %s: %zu partition%s downloaded", uri, s.downloaded,
+		s.downloaded == 1 ? "" : "s");
+	if (!dry_run)
+		mc_info(ctx, ", %zu uploaded%s", s.uploaded,
+			s.manifest_written ? ", manifest written" : "");
+	mc_info(ctx, " (generation %" PRId64 ", %zu partitions)\n", s.generation,
+		s.remote_partitions);
+}
+
 static void print_summary(const mc_ctx *ctx, const mc_ingest_summary *s, bool dry_run,
-			  const char *home)
+			  const char *home, const mc_lake *lake)
 {
 	char first[11] = "-", last[11] = "-";
 	if (s->rows_read) {
@@ -54,6 +90,7 @@ static void print_summary(const mc_ctx *ctx, const mc_ingest_summary *s, bool dr
 		json_object_set_new(o, "first_date",
 				    s->rows_read ? json_string(first) : json_null());
 		json_object_set_new(o, "last_date", s->rows_read ? json_string(last) : json_null());
+		json_object_set_new(o, "remote", remote_json(lake));
 		mc_print_json(o);
 		return;
 	}
@@ -70,6 +107,7 @@ static void print_summary(const mc_ctx *ctx, const mc_ingest_summary *s, bool dr
 	if (!dry_run)
 		mc_info(ctx, "  partitions written %zu under %s/lake/prices (run %lld)\n",
 			s->partitions_written, home, (long long)s->run_id);
+	print_remote(ctx, lake, dry_run);
 }
 
 int cmd_ingest(int argc, char **argv, mc_ctx *ctx)
@@ -100,7 +138,7 @@ int cmd_ingest(int argc, char **argv, mc_ctx *ctx)
 		return rc;
 	mc_error err = MC_ERROR_INIT;
 	mc_lake *lake;
-	if (mc_lake_open(ctx->home, &lake, &err))
+	if (mc_cli_open_lake(ctx, false, &lake, &err)) /* ingest pulls under its lock */
 		return mc_die_error(&err);
 	mc_progress bar;
 	mc_progress_start(&bar, ctx, "read", 1);
@@ -110,9 +148,11 @@ int cmd_ingest(int argc, char **argv, mc_ctx *ctx)
 	mc_code code =
 		mc_ingest(ctx->store, lake, (const char *const *)argv, (size_t)n, &o, &sum, &err);
 	mc_progress_finish(&bar);
-	mc_lake_free(lake);
-	if (code)
+	if (code) {
+		mc_lake_free(lake);
 		return mc_die_error(&err);
-	print_summary(ctx, &sum, dry_run, ctx->home);
+	}
+	print_summary(ctx, &sum, dry_run, ctx->home, lake);
+	mc_lake_free(lake);
 	return MC_EXIT_OK;
 }

@@ -1,4 +1,5 @@
-/* `milkcast lake ls|stats|export|quarantine|revisions`: what the lake holds. */
+/* `milkcast lake ls|stats|export|quarantine|revisions|pull|push`: what the lake holds. */
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -8,27 +9,71 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/forecast_cli.h"
 #include "milkcast/lake_stats.h"
 #include "milkcast/date.h"
 #include "milkcast/lake.h"
+#include "milkcast/lake_remote.h"
 #include "milkcast/parquet.h"
 #include "milkcast/store.h"
 
 static const mc_command_help help = {
-	"milkcast lake ls|stats|export|quarantine|revisions [options]",
+	"milkcast lake ls|stats|export|quarantine|revisions|pull|push [options]",
 	"List, summarise and export what the lake holds.",
 	"  ls          the month partitions: rows, dates, size\n"
 	"  stats       per series: first and last date, observations, missing share, last price\n"
 	"  export      the rows as CSV or Parquet (--format, --output, --from, --to)\n"
 	"  quarantine  rows that ingest rejected, with the reason\n"
-	"  revisions   past values that a later input changed",
+	"  revisions   past values that a later input changed\n"
+	"  pull        bring the local lake up to MILKCAST_LAKE's manifest\n"
+	"  push        upload the months changed here since the last sync, then the manifest\n"
+	"With MILKCAST_LAKE set (s3://bucket/prefix, file:///dir or a path), ls, stats and\n"
+	"export pull first; ingest pulls and pushes by itself.",
 };
 
-static int open_lake(mc_ctx *ctx, mc_lake **lake)
+static int open_lake(mc_ctx *ctx, bool pull, mc_lake **lake)
 {
 	mc_error err = MC_ERROR_INIT;
-	if (mc_lake_open(ctx->home, lake, &err))
+	if (mc_cli_open_lake(ctx, pull, lake, &err))
 		return mc_die_error(&err);
+	return MC_EXIT_OK;
+}
+
+/* --- pull and push ------------------------------------------------------- */
+
+static int lake_sync(mc_ctx *ctx, mc_lake *lake, bool push)
+{
+	const char *uri = mc_lake_remote_uri(lake);
+	if (!uri) {
+		fprintf(stderr,
+			"milkcast: error: MILKCAST_LAKE is not set: 'lake %s' needs a "
+			"remote lake (s3://bucket/prefix, file:///dir or a path)\n",
+			push ? "push" : "pull");
+		return MC_EXIT_FAIL;
+	}
+	mc_error err = MC_ERROR_INIT;
+	if (push ? mc_lake_push(lake, &err) : mc_lake_pull(lake, &err))
+		return mc_die_error(&err);
+	mc_lake_sync_stats s;
+	mc_lake_sync_stats_get(lake, &s);
+	if (ctx->json) {
+		mc_print_json(json_pack("{s:s, s:I, s:I, s:b, s:I, s:I}", "uri", uri, "downloaded",
+					(json_int_t)s.downloaded, "uploaded",
+					(json_int_t)s.uploaded, "manifest_written",
+					s.manifest_written, "generation", (json_int_t)s.generation,
+					"partitions", (json_int_t)s.remote_partitions));
+	} else if (push && !s.manifest_written) {
+		mc_info(ctx,
+			"nothing to upload: no month changed here since the last sync with %s\n",
+			uri);
+	} else {
+		mc_info(ctx,
+			"%zu partition%s %s %s (manifest generation %" PRId64 ", %zu partitions)\n",
+			push ? s.uploaded : s.downloaded,
+			(push ? s.uploaded : s.downloaded) == 1 ? "" : "s",
+			push ? "uploaded to" : "downloaded from", uri, s.generation,
+			s.remote_partitions);
+	}
 	return MC_EXIT_OK;
 }
 
@@ -257,13 +302,16 @@ int cmd_lake(int argc, char **argv, mc_ctx *ctx)
 				   "channel, old_price, new_price, applied FROM revisions "
 				   "ORDER BY id DESC LIMIT ?",
 				   limit);
-	if (strcmp(sub, "ls") && strcmp(sub, "stats") && strcmp(sub, "export"))
+	bool sync = !strcmp(sub, "pull") || !strcmp(sub, "push");
+	if (strcmp(sub, "ls") && strcmp(sub, "stats") && strcmp(sub, "export") && !sync)
 		return mc_usage_error(help.usage, "unknown subcommand '%s'", sub);
 	mc_lake *lake;
-	int rc = open_lake(ctx, &lake);
+	int rc = open_lake(ctx, !sync, &lake);
 	if (rc)
 		return rc;
-	if (!strcmp(sub, "ls"))
+	if (sync)
+		rc = lake_sync(ctx, lake, !strcmp(sub, "push"));
+	else if (!strcmp(sub, "ls"))
 		rc = lake_ls(ctx, lake);
 	else if (!strcmp(sub, "stats"))
 		rc = lake_stats(ctx, lake);

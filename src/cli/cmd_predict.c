@@ -359,7 +359,9 @@ static int parse(int argc, char **argv, mc_ctx *ctx, predict_args *a, int32_t *a
 		MC_OPT_STRING(0, "as-of", &a->as_of, "DATE", "forecast as if today were DATE"),
 		MC_OPT_INT(0, "horizon", &a->horizon, "H",
 			   "publications ahead (default: all the model has)"),
-		MC_OPT_STRING(0, "model", &a->model, "DIR", "bundle (default HOME/models/latest)"),
+		MC_OPT_STRING(0, "model", &a->model, "DIR|URI",
+			      "bundle directory, or its URI in an artifact store (s3://…/models/"
+			      "bundle-…, as 'models show' lists it); default HOME/models/latest"),
 		MC_OPT_STRING('o', "output", &a->output, "FILE",
 			      "forecasts: .csv, .parquet, .json"),
 		MC_OPT_FLAG(0, "no-report", &a->no_report, "skip the HTML report"),

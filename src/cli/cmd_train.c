@@ -23,7 +23,9 @@ static const mc_command_help help = {
 	"the last value on validation falls back to it.  Intervals are calibrated on\n"
 	"validation residuals (split conformal).  The model is then refit on every row\n"
 	"up to --until and written with bundle.json and snapshot.parquet under\n"
-	"HOME/models/ (HOME/models/latest points at it).",
+	"HOME/models/ (HOME/models/latest points at it).  With MILKCAST_ARTIFACTS=\n"
+	"s3://bucket/prefix (or file:///dir) the bundle is also uploaded there under\n"
+	"models/NAME/, bundle.json last, and registered with that URI as its source.",
 };
 
 typedef struct trial_bar {
@@ -151,9 +153,10 @@ static double mean_rmse(const mc_metrics *m, size_t stride, int horizons)
  * window, and the champion has the more recent data.
  */
 static mc_code register_version(mc_ctx *ctx, const char *run, const mc_train_result *r,
-				const mc_table *lake, char *said, size_t cap, mc_error *err)
+				const char *source, const mc_table *lake, char *said, size_t cap,
+				mc_error *err)
 {
-	mc_version_info info = {r->bundle_dir, run, r->data_sha256, MC_VERSION, NULL};
+	mc_version_info info = {source, run, r->data_sha256, MC_VERSION, NULL};
 	int v, champ;
 	mc_code rc = mc_registry_register(ctx->store, MC_MODEL_NAME, &info, &v, err);
 	if (rc)
@@ -164,12 +167,13 @@ static mc_code register_version(mc_ctx *ctx, const char *run, const mc_train_res
 		return mc_registry_set_alias(ctx->store, MC_MODEL_NAME, MC_ALIAS_CHAMPION, v,
 					     "first version", err);
 	}
-	char src[4200];
+	char src[4200], cache[4200];
 	mc_bundle *b = NULL;
 	mc_backtest_result bt;
+	mc_cli_bundle_cache(ctx, cache, sizeof cache);
 	rc = mc_registry_source(ctx->store, MC_MODEL_NAME, champ, src, sizeof src, err);
 	if (!rc)
-		rc = mc_bundle_load(src, &b, err);
+		rc = mc_bundle_open(src, cache, &b, err);
 	int H = 0;
 	if (!rc) {
 		H = r->horizons < mc_bundle_horizons(b) ? r->horizons : mc_bundle_horizons(b);
@@ -235,6 +239,20 @@ static mc_code start_run(mc_ctx *ctx, const mc_train_opts *o, int64_t *exp, char
 	return rc;
 }
 
+/*
+ * Where the registry will find the bundle: uploaded to $MILKCAST_ARTIFACTS
+ * (complete, bundle.json last) and its URI, or the local directory as it is.
+ */
+static mc_code publish(const mc_train_result *r, char *source, size_t cap, mc_error *err)
+{
+	const char *store = getenv("MILKCAST_ARTIFACTS");
+	if (!store || !store[0]) {
+		snprintf(source, cap, "%s", r->bundle_dir);
+		return MC_OK;
+	}
+	return mc_bundle_publish(r->bundle_dir, store, source, cap, err);
+}
+
 int cmd_train(int argc, char **argv, mc_ctx *ctx)
 {
 	mc_train_opts o;
@@ -261,11 +279,16 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx)
 	mc_train_result *r = NULL;
 	mc_code rc = mc_train(lake, &o, models, &r, &err);
 	mc_progress_finish(&tb.bar);
-	char said[600] = "";
+	char said[600] = "", source[4400] = "";
+	/* The artifacts are complete before the version row, and that before its alias. */
+	if (!rc)
+		rc = publish(r, source, sizeof source, &err);
 	if (!rc)
 		rc = mc_train_log(ctx->store, exp, run, r, &err);
+	if (!rc && strcmp(source, r->bundle_dir) != 0)
+		rc = mc_run_set_tag(ctx->store, run, "milkcast.bundle_uri", source, &err);
 	if (!rc)
-		rc = register_version(ctx, run, r, lake, said, sizeof said, &err);
+		rc = register_version(ctx, run, r, source, lake, said, sizeof said, &err);
 	mc_table_free(lake);
 	if (rc) {
 		mc_error e2 = MC_ERROR_INIT;
@@ -279,9 +302,9 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx)
 		char path[4300];
 		snprintf(path, sizeof path, "%s/bundle.json", r->bundle_dir);
 		json_t *meta = json_load_file(path, 0, NULL);
-		json_t *out =
-			json_pack("{s:s, s:s, s:s, s:o}", "bundle", r->bundle_dir, "run_id", run,
-				  "registry", said, "summary", meta ? meta : json_null());
+		json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:o}", "bundle", r->bundle_dir,
+					"source", source, "run_id", run, "registry", said,
+					"summary", meta ? meta : json_null());
 		mc_print_json(out);
 	} else {
 		print_leaderboard(ctx, r);
@@ -293,6 +316,8 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx)
 			   "refit %.2f s, writing %.2f s\n",
 			   r->phase[0], r->phase[1], r->phase[2], r->phase[3], r->phase[4]);
 		mc_info(ctx, "bundle written to %s\n", r->bundle_dir);
+		if (strcmp(source, r->bundle_dir) != 0)
+			mc_info(ctx, "bundle uploaded to %s\n", source);
 		mc_info(ctx, "run %s ('milkcast runs show %s')\n", run, run);
 		mc_info(ctx, "registry: %s\n", said);
 	}

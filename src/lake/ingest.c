@@ -3,18 +3,17 @@
 #include "milkcast/ingest.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "lake/ingest_int.h"
 #include "milkcast/date.h"
 #include "milkcast/fsutil.h"
+#include "milkcast/lake_remote.h"
 #include "milkcast/strmap.h"
 #include "milkcast/u64map.h"
 
@@ -418,26 +417,6 @@ static mc_code write_months(mc_ingest_state *st, mc_error *err)
 	return rc;
 }
 
-/* --- the lock that keeps two ingests from interleaving partition rewrites --- */
-
-static int lock_lake(const mc_lake *l, mc_error *err)
-{
-	char *path = mc_path_join(mc_lake_root(l), ".ingest.lock");
-	if (!path) {
-		mc_fail(err, MC_ERR_NOMEM, "out of memory");
-		return -1;
-	}
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-		mc_fail(err, MC_ERR_IO, "cannot lock '%s'", path);
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	free(path);
-	return fd;
-}
-
 /* --- the whole ingest ---------------------------------------------------- */
 
 static void state_release(mc_ingest_state *st)
@@ -500,25 +479,33 @@ mc_code mc_ingest(mc_store *s, mc_lake *l, const char *const *paths, size_t npat
 	st.month_index = mc_strmap_new(64);
 	st.series_index = mc_strmap_new(512);
 	int lock = -1;
+	/* With a remote lake, even a dry run merges against the remote's months. */
+	bool remote = mc_lake_remote_uri(l) != NULL;
 	if (!st.month_index || !st.series_index)
 		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	if (!rc && !o->dry_run && (lock = lock_lake(l, err)) < 0)
-		rc = err->code;
+	if (!rc && (!o->dry_run || remote))
+		rc = mc_lake_lock(l, &lock, err);
 	if (!rc && !o->dry_run)
 		mc_lake_remove_stale_temps(l);
 	if (!rc && !o->dry_run)
 		rc = mc_manifest_begin(s, &st, err);
+	/* Pull first, so months another workspace changed are merged into, not overwritten. */
+	if (!rc && remote)
+		rc = mc_lake_pull_held(l, err);
 	if (!rc)
 		rc = read_all(&st, inputs, ninputs, err);
 	if (!rc && !o->dry_run)
 		rc = write_months(&st, err);
+	/* The partitions reach the remote before the run is recorded as completed. */
+	if (!rc && !o->dry_run && remote && (rc = mc_lake_push_held(l, err)) != MC_OK &&
+	    st.sum->partitions_written)
+		mc_error_prefix(err, "the new partitions are in the local lake only: ");
 	if (!rc && !o->dry_run)
 		rc = mc_manifest_commit(s, &st, err);
 	else if (rc && st.run_id)
 		mc_manifest_fail(s, &st, err->msg);
 	sum->run_id = st.run_id;
-	if (lock >= 0)
-		close(lock);
+	mc_lake_unlock(lock);
 	state_release(&st);
 	for (size_t i = 0; i < ninputs; i++)
 		free(inputs[i]);

@@ -2,13 +2,16 @@
 #include "milkcast/lake.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include "lake/lake_int.h"
 #include "milkcast/buf.h"
 #include "milkcast/fsutil.h"
 #include "milkcast/parquet.h"
@@ -17,7 +20,8 @@
 #include "milkcast/strmap.h"
 
 struct mc_lake {
-	char *root; /* <home>/lake/prices */
+	char *root;		/* <home>/lake/prices */
+	mc_lake_remote *remote; /* MILKCAST_LAKE, owned; NULL = local only */
 };
 
 static const struct {
@@ -60,6 +64,7 @@ void mc_lake_free(mc_lake *l)
 {
 	if (!l)
 		return;
+	mc_lake_remote_free(l->remote);
 	free(l->root);
 	free(l);
 }
@@ -67,6 +72,43 @@ void mc_lake_free(mc_lake *l)
 const char *mc_lake_root(const mc_lake *l)
 {
 	return l->root;
+}
+
+mc_lake_remote *mc_lake_remote_of(const mc_lake *l)
+{
+	return l->remote;
+}
+
+void mc_lake_remote_set(mc_lake *l, mc_lake_remote *r)
+{
+	if (l->remote != r)
+		mc_lake_remote_free(l->remote);
+	l->remote = r;
+}
+
+mc_code mc_lake_lock(const mc_lake *l, int *fd, mc_error *err)
+{
+	*fd = -1;
+	char *path = mc_path_join(l->root, ".ingest.lock");
+	if (!path)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	mc_code rc = MC_OK;
+	if (f < 0 || flock(f, LOCK_EX) != 0) {
+		rc = mc_fail(err, MC_ERR_IO, "cannot lock '%s'", path);
+		if (f >= 0)
+			close(f);
+		f = -1;
+	}
+	free(path);
+	*fd = f;
+	return rc;
+}
+
+void mc_lake_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 mc_table *mc_lake_table_new(void)
