@@ -138,6 +138,8 @@ int cmd_predict(int argc, char **argv, mc_ctx *ctx);
 int cmd_backtest(int argc, char **argv, mc_ctx *ctx);
 int cmd_runs(int argc, char **argv, mc_ctx *ctx);
 int cmd_models(int argc, char **argv, mc_ctx *ctx);
+int cmd_serve(int argc, char **argv, mc_ctx *ctx);
+int cmd_lambda(int argc, char **argv, mc_ctx *ctx);
 
 /* For `milkcast help`: the table lives in main.c. */
 typedef struct mc_command {

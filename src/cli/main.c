@@ -18,6 +18,8 @@ const mc_command mc_commands[] = {
 	{"backtest", cmd_backtest, "score forecasts against published prices"},
 	{"runs", cmd_runs, "list, show and compare tracked training runs"},
 	{"models", cmd_models, "the model registry: versions, champion, promote, rollback"},
+	{"serve", cmd_serve, "serve forecasts over HTTP from the champion model"},
+	{"lambda", cmd_lambda, "run as an AWS Lambda function behind API Gateway"},
 	{"help", cmd_help, "show help for milkcast or a command"},
 	{"version", cmd_version, "print the version"},
 	{NULL, NULL, NULL},

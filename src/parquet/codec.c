@@ -1,6 +1,7 @@
 /* Page compression codecs: UNCOMPRESSED, SNAPPY (snappy-c) and ZSTD (libzstd, contexts reused). */
 #include "parquet/parquet_int.h"
 
+#include <pthread.h>
 #include <snappy-c.h>
 #include <string.h>
 #include <zstd.h>
@@ -16,6 +17,27 @@
 
 static _Thread_local ZSTD_CCtx *idle_cctx;
 static _Thread_local ZSTD_DCtx *idle_dctx;
+
+/* A thread that cached a context frees it when it exits (the key's destructor). */
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void on_thread_exit(void *unused)
+{
+	(void)unused;
+	mc_parquet_thread_done();
+}
+
+static void make_exit_key(void)
+{
+	pthread_key_create(&exit_key, on_thread_exit);
+}
+
+static void free_at_thread_exit(void)
+{
+	pthread_once(&exit_once, make_exit_key);
+	pthread_setspecific(exit_key, &exit_key);
+}
 
 static ZSTD_CCtx *take_cctx(void)
 {
@@ -33,6 +55,9 @@ static ZSTD_DCtx *take_dctx(void)
 
 void pq_codecs_free(pq_codecs *cs)
 {
+	if ((cs->zc && !idle_cctx && ZSTD_sizeof_CCtx(cs->zc) <= CACHE_MAX_BYTES) ||
+	    (cs->zd && !idle_dctx && ZSTD_sizeof_DCtx(cs->zd) <= CACHE_MAX_BYTES))
+		free_at_thread_exit();
 	if (cs->zc && !idle_cctx && ZSTD_sizeof_CCtx(cs->zc) <= CACHE_MAX_BYTES)
 		idle_cctx = cs->zc;
 	else
