@@ -36,6 +36,10 @@ mc_code mc_run_start(mc_store *s, int64_t experiment, const char *parent, const 
 /* Set the final status (FINISHED, FAILED, KILLED) and end time. */
 mc_code mc_run_end(mc_store *s, const char *run, const char *status, mc_error *err);
 
+/* Where the run's artifacts are (a directory or an artifact-store URI), as MLflow's artifact_uri.
+ */
+mc_code mc_run_set_artifact_uri(mc_store *s, const char *run, const char *uri, mc_error *err);
+
 /* A param; logging the same key again with another value is an error (MLflow's rule). */
 mc_code mc_run_log_param(mc_store *s, const char *run, const char *key, const char *value,
 			 mc_error *err);

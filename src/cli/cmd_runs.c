@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "milkcast/artifact.h"
 #include "milkcast/mlflow.h"
 #include "milkcast/store.h"
 #include "milkcast/tracking.h"
@@ -80,7 +81,7 @@ static json_t *run_json(mc_ctx *ctx, const char *id, mc_error *err)
 	} parts[] = {
 		{"run",
 		 "SELECT run_uuid AS run_id, experiment_id, parent_run_uuid AS parent, name, "
-		 "status, start_time, end_time FROM runs WHERE run_uuid = ?"},
+		 "status, start_time, end_time, artifact_uri FROM runs WHERE run_uuid = ?"},
 		{"params", "SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key"},
 		{"metrics", "SELECT key, value, step, timestamp FROM metrics m WHERE run_uuid = ? "
 			    "AND step = (SELECT max(step) FROM metrics n WHERE n.run_uuid = "
@@ -114,6 +115,32 @@ static json_t *run_json(mc_ctx *ctx, const char *id, mc_error *err)
 	return out;
 }
 
+/* The run's artifacts: the keys under its artifact_uri (null when it has none or the
+ * store cannot be read, with the reason in "artifacts_error"). */
+static void add_artifacts(json_t *j)
+{
+	const char *uri =
+		json_string_value(json_object_get(json_object_get(j, "run"), "artifact_uri"));
+	if (!uri) {
+		json_object_set_new(j, "artifacts", json_null());
+		return;
+	}
+	mc_error err = MC_ERROR_INIT;
+	mc_artifact_store *st = NULL;
+	mc_artifact_keys keys = {NULL, 0};
+	if (mc_artifact_open(uri, NULL, &st, &err) || mc_artifact_list(st, "", &keys, &err)) {
+		json_object_set_new(j, "artifacts", json_null());
+		json_object_set_new(j, "artifacts_error", json_string(err.msg));
+	} else {
+		json_t *a = json_array();
+		for (size_t i = 0; i < keys.n; i++)
+			json_array_append_new(a, json_string(keys.keys[i]));
+		json_object_set_new(j, "artifacts", a);
+	}
+	mc_artifact_keys_release(&keys);
+	mc_artifact_free(st);
+}
+
 static void print_pairs(const char *title, json_t *rows, const char *k, const char *v)
 {
 	printf("%s\n", title);
@@ -131,6 +158,7 @@ static int runs_show(mc_ctx *ctx, const char *id)
 	json_t *j = run_json(ctx, id, &err);
 	if (!j)
 		return mc_die_error(&err);
+	add_artifacts(j);
 	if (ctx->json) {
 		mc_print_json(j);
 		return MC_EXIT_OK;
@@ -142,6 +170,18 @@ static int runs_show(mc_ctx *ctx, const char *id)
 	print_pairs("params", json_object_get(j, "params"), "key", "value");
 	print_pairs("metrics (latest)", json_object_get(j, "metrics"), "key", "value");
 	print_pairs("tags", json_object_get(j, "tags"), "key", "value");
+	json_t *arts = json_object_get(j, "artifacts");
+	if (json_is_array(arts)) {
+		printf("artifacts in %s\n", field(run, "artifact_uri"));
+		size_t i;
+		json_t *a;
+		json_array_foreach(arts, i, a)
+		{
+			printf("  %s\n", json_string_value(a));
+		}
+	} else if (json_object_get(j, "artifacts_error")) {
+		printf("artifacts: %s\n", json_string_value(json_object_get(j, "artifacts_error")));
+	}
 	json_t *kids = json_object_get(j, "children");
 	if (json_array_size(kids)) {
 		printf("child runs\n");

@@ -288,6 +288,8 @@ int cmd_train(int argc, char **argv, mc_ctx *ctx)
 	if (!rc && strcmp(source, r->bundle_dir) != 0)
 		rc = mc_run_set_tag(ctx->store, run, "milkcast.bundle_uri", source, &err);
 	if (!rc)
+		rc = mc_run_set_artifact_uri(ctx->store, run, source, &err);
+	if (!rc)
 		rc = register_version(ctx, run, r, source, lake, said, sizeof said, &err);
 	mc_table_free(lake);
 	if (rc) {

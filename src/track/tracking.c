@@ -146,6 +146,12 @@ mc_code mc_run_end(mc_store *s, const char *run, const char *status, mc_error *e
 		     err);
 }
 
+mc_code mc_run_set_artifact_uri(mc_store *s, const char *run, const char *uri, mc_error *err)
+{
+	const char *t[] = {uri, run};
+	return exec1(s, "UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?", "tt", t, NULL, err);
+}
+
 mc_code mc_run_log_param(mc_store *s, const char *run, const char *key, const char *value,
 			 mc_error *err)
 {

@@ -13,6 +13,7 @@ expect_exit 0 "$MILKCAST" --json runs show "$run1"
 cp "$TMP/out" "$TMP/show.json"
 assert_eq "$(json_get "$TMP/show.json" "{p['key']: p['value'] for p in j['params']}['trials']")" 4 "param trials"
 assert_eq "$(json_get "$TMP/show.json" "len(j['children'])")" 4 "child runs"
+assert_eq "$(json_get "$TMP/show.json" "(j['artifacts'], j['run']['artifact_uri'] == {t['key']: t['value'] for t in j['tags']}['milkcast.bundle'])")" "(['bundle.json', 'model.ubj', 'snapshot.parquet'], True)" "run artifacts"
 assert_eq "$(json_get "$TMP/show.json" "all(c['status'] == 'FINISHED' for c in j['children'])")" True "children finished"
 assert_eq "$(json_get "$TMP/show.json" "{t['key']: t['value'] for t in j['tags']}['milkcast.data_sha256'] == json.load(open({t['key']: t['value'] for t in j['tags']}['milkcast.bundle'] + '/bundle.json'))['training']['data_sha256']")" True "data hash tag = bundle's"
 # Each trial's validation curve: one metric per boosting round (best + 1 + patience of 20,
