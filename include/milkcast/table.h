@@ -89,6 +89,8 @@ mc_code mc_table_seal(mc_table *t, mc_error *err);
 mc_table *mc_table_clone_schema(const mc_table *t);
 /* Append row i of src to dst, which has src's schema. */
 mc_code mc_table_append_row(mc_table *dst, const mc_table *src, size_t i);
+/* Append rows [from, from + n) of src to dst (src's schema), column by column. */
+mc_code mc_table_append_rows(mc_table *dst, const mc_table *src, size_t from, size_t n);
 /* A new table of the rows idx[0..n) of t, in that order (sorting, filtering). */
 mc_table *mc_table_take(const mc_table *t, const size_t *idx, size_t n);
 

@@ -258,6 +258,67 @@ mc_code mc_table_append_row(mc_table *dst, const mc_table *src, size_t i)
 	return MC_OK;
 }
 
+/* Append rows [from, from + n) of src to dst, column-wise. */
+static mc_code column_append_range(mc_column *dst, const mc_column *src, size_t from, size_t n)
+{
+	size_t at = dst->len;
+	mc_code rc = mc_column_reserve(dst, at + n);
+	if (rc)
+		return rc;
+	if (src->valid && !dst->valid) {
+		if (!(dst->valid = malloc(dst->cap)))
+			return MC_ERR_NOMEM;
+		memset(dst->valid, 1, at);
+	}
+	if (dst->valid) {
+		if (src->valid)
+			memcpy(dst->valid + at, src->valid + from, n);
+		else
+			memset(dst->valid + at, 1, n);
+	}
+	size_t w = mc_type_width(src->type);
+	if (w) {
+		memcpy((uint8_t *)dst->values + at * w, (const uint8_t *)src->values + from * w,
+		       n * w);
+		dst->len = at + n;
+		return MC_OK;
+	}
+	int64_t first = src->offsets[from], bytes = src->offsets[from + n] - first;
+	if (dst->bytes_len + (size_t)bytes + 1 > dst->bytes_cap) {
+		size_t cap = dst->bytes_cap ? dst->bytes_cap : 64;
+		while (cap < dst->bytes_len + (size_t)bytes + 1)
+			cap *= 2;
+		char *b = realloc(dst->bytes, cap);
+		if (!b)
+			return MC_ERR_NOMEM;
+		dst->bytes = b;
+		dst->bytes_cap = cap;
+	}
+	if (at == 0)
+		dst->offsets[0] = 0;
+	memcpy(dst->bytes + dst->bytes_len, src->bytes + first, (size_t)bytes);
+	int64_t shift = (int64_t)dst->bytes_len - first;
+	for (size_t r = 1; r <= n; r++)
+		dst->offsets[at + r] = src->offsets[from + r] + shift;
+	dst->bytes_len += (size_t)bytes;
+	dst->bytes[dst->bytes_len] = '\0';
+	dst->len = at + n;
+	return MC_OK;
+}
+
+mc_code mc_table_append_rows(mc_table *dst, const mc_table *src, size_t from, size_t n)
+{
+	if (from > src->nrows || n > src->nrows - from)
+		return MC_ERR_INVALID;
+	for (size_t c = 0; c < src->ncols && n; c++) {
+		mc_code rc = column_append_range(&dst->cols[c], &src->cols[c], from, n);
+		if (rc)
+			return rc;
+	}
+	dst->nrows += n;
+	return MC_OK;
+}
+
 /* Gather rows idx[0..n) of src into the empty column dst, column-wise. */
 static mc_code gather_column(mc_column *dst, const mc_column *src, const size_t *idx, size_t n)
 {

@@ -13,6 +13,7 @@
 
 #include "lake/lake_int.h"
 #include "milkcast/buf.h"
+#include "milkcast/date.h"
 #include "milkcast/fsutil.h"
 #include "milkcast/parquet.h"
 #include "milkcast/sha256.h"
@@ -312,17 +313,31 @@ mc_code mc_lake_read_month(const mc_lake *l, int year, int month, mc_table **out
 	return rc;
 }
 
+/* Append the rows of src dated in [from, to], run by run of consecutive rows. */
 static mc_code append_range(mc_table *dst, const mc_table *src, int32_t from, int32_t to)
 {
 	const int32_t *date = MC_COL_I32(&src->cols[MC_LAKE_DATE]);
-	for (size_t i = 0; i < src->nrows; i++) {
-		if (date[i] < from || date[i] > to)
-			continue;
-		mc_code rc = mc_table_append_row(dst, src, i);
+	size_t i = 0;
+	while (i < src->nrows) {
+		while (i < src->nrows && (date[i] < from || date[i] > to))
+			i++;
+		size_t start = i;
+		while (i < src->nrows && date[i] >= from && date[i] <= to)
+			i++;
+		mc_code rc = mc_table_append_rows(dst, src, start, i - start);
 		if (rc)
 			return rc;
 	}
 	return MC_OK;
+}
+
+/* Whether the month can hold days in [from, to]. */
+static bool month_in_range(int year, int month, int32_t from, int32_t to)
+{
+	int32_t first = mc_date_from_ymd(year, month, 1);
+	int32_t next = month == 12 ? mc_date_from_ymd(year + 1, 1, 1)
+				   : mc_date_from_ymd(year, month + 1, 1);
+	return next > from && first <= to;
 }
 
 mc_code mc_lake_read(const mc_lake *l, int32_t from, int32_t to, mc_table **out, mc_error *err)
@@ -337,6 +352,8 @@ mc_code mc_lake_read(const mc_lake *l, int32_t from, int32_t to, mc_table **out,
 	if (!all)
 		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < n && !rc; i++) {
+		if (!month_in_range(parts[i].year, parts[i].month, from, to))
+			continue;
 		mc_table *t;
 		rc = read_partition(parts[i].path, &t, err);
 		if (!rc) {

@@ -454,11 +454,17 @@ mc_code mc_xgb_load(const void *p, size_t n, mc_xgb_model **out, mc_error *err)
 		rc = xgb_fail(err, MC_ERR_NOMEM, "cannot create a booster");
 		goto fail;
 	}
+	/* A loaded model works on one thread unless told otherwise (before the load
+	 * too, which reads trees in parallel): its batches are small, and an OpenMP
+	 * team would keep spinning beside the caller after each of them. */
+	if ((rc = xgb_set_int(m->booster, "nthread", 1, err)))
+		goto fail;
 	if (XGBoosterLoadModelFromBuffer(m->booster, p, n) != 0) {
 		rc = xgb_fail(err, MC_ERR_FORMAT, "cannot load the model");
 		goto fail;
 	}
-	if ((rc = xgb_model_describe(m, err)) || (rc = xgb_warm_up(m, err))) {
+	if ((rc = xgb_set_int(m->booster, "nthread", 1, err)) ||
+	    (rc = xgb_model_describe(m, err)) || (rc = xgb_warm_up(m, err))) {
 		mc_error_prefix(err, "cannot load the model: ");
 		goto fail;
 	}

@@ -205,6 +205,48 @@ static void test_table_take(void **state)
 	mc_table_free(t);
 }
 
+/* Appending a range column-wise gives the same rows as appending them one by one. */
+static void test_table_append_rows(void **state)
+{
+	(void)state;
+	mc_table *t = mc_table_new();
+	int s = mc_table_add_column(t, "s", MC_T_STRING, true);
+	int d = mc_table_add_column(t, "d", MC_T_DATE, false);
+	const char *words[] = {"uno", NULL, "", "Michoacán", "cinco"};
+	for (int i = 0; i < 5; i++) {
+		if (words[i])
+			mc_column_push_str(&t->cols[s], words[i], strlen(words[i]));
+		else
+			mc_column_push_null(&t->cols[s]);
+		mc_column_push_i32(&t->cols[d], 100 + i);
+	}
+	assert_int_equal(mc_table_seal(t, NULL), MC_OK);
+	mc_table *bulk = mc_table_clone_schema(t), *rows = mc_table_clone_schema(t);
+	/* Twice [2, 5), then [0, 2): the destination grows from empty, then from non-empty. */
+	const size_t ranges[][2] = {{2, 3}, {2, 3}, {0, 2}, {4, 0}};
+	for (size_t k = 0; k < 4; k++) {
+		assert_int_equal(mc_table_append_rows(bulk, t, ranges[k][0], ranges[k][1]), MC_OK);
+		for (size_t i = ranges[k][0]; i < ranges[k][0] + ranges[k][1]; i++)
+			assert_int_equal(mc_table_append_row(rows, t, i), MC_OK);
+	}
+	assert_int_equal(mc_table_append_rows(bulk, t, 4, 2), MC_ERR_INVALID);
+	assert_int_equal(bulk->nrows, 8);
+	assert_int_equal(rows->nrows, 8);
+	for (size_t i = 0; i < 8; i++) {
+		size_t na, nb;
+		assert_int_equal(mc_column_is_null(&bulk->cols[s], i),
+				 mc_column_is_null(&rows->cols[s], i));
+		const char *a = mc_column_str(&bulk->cols[s], i, &na);
+		const char *b = mc_column_str(&rows->cols[s], i, &nb);
+		assert_int_equal(na, nb);
+		assert_memory_equal(a, b, na);
+		assert_int_equal(MC_COL_I32(&bulk->cols[d])[i], MC_COL_I32(&rows->cols[d])[i]);
+	}
+	mc_table_free(bulk);
+	mc_table_free(rows);
+	mc_table_free(t);
+}
+
 /* The SHA-extension path and the portable one agree on every length around
  * the block boundaries, fed whole and in pieces. */
 static void test_sha256_paths_agree(void **state)
@@ -308,11 +350,17 @@ static void test_atomic_write(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_date_roundtrip), cmocka_unit_test(test_date_parse),
-		cmocka_unit_test(test_buf_cap),	       cmocka_unit_test(test_strmap),
-		cmocka_unit_test(test_sha256_vectors), cmocka_unit_test(test_table_take),
-		cmocka_unit_test(test_atomic_write),   cmocka_unit_test(test_u64map),
-		cmocka_unit_test(test_sort_pairs),     cmocka_unit_test(test_sha256_paths_agree),
+		cmocka_unit_test(test_date_roundtrip),
+		cmocka_unit_test(test_date_parse),
+		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_strmap),
+		cmocka_unit_test(test_sha256_vectors),
+		cmocka_unit_test(test_table_take),
+		cmocka_unit_test(test_table_append_rows),
+		cmocka_unit_test(test_atomic_write),
+		cmocka_unit_test(test_u64map),
+		cmocka_unit_test(test_sort_pairs),
+		cmocka_unit_test(test_sha256_paths_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
