@@ -74,6 +74,8 @@ typedef struct mc_router_opts {
 	const char *model_dir;	 /* serve this bundle; NULL = the registry's champion */
 	const char *model_name;	 /* registered model (MC_MODEL_NAME) */
 	const char *admin_token; /* bearer token of /admin/ routes; NULL or "" = disabled */
+	const char *lake_uri;	 /* a remote lake (MILKCAST_LAKE) pulled into home's before
+				    each load and poll; NULL = the local lake only */
 	size_t max_body;	 /* request body limit in bytes (1 MiB) */
 	size_t max_instances;	 /* instances per /v1/predict request (1000) */
 	bool use_lake;		 /* read the workspace's lake when it has newer data (true) */

@@ -172,6 +172,7 @@ static int serve(mc_ctx *ctx, const serve_args *a, const sigset_t *signals)
 	ro.max_body = (size_t)a->max_body;
 	ro.max_instances = (size_t)a->max_instances;
 	ro.use_lake = !a->no_lake;
+	ro.lake_uri = getenv("MILKCAST_LAKE");
 	ro.prediction_log = !a->no_log;
 	mc_router *r = NULL;
 	if (mc_router_new(&ro, &r, &err))

@@ -12,6 +12,7 @@
 
 #include "milkcast/registry.h"
 #include "milkcast/store.h"
+#include "milkcast/lake_remote.h"
 #include "serve/serve_int.h"
 
 typedef struct source {
@@ -173,13 +174,33 @@ static void swap_in(mc_router *r, mc_served *m)
 	mc_served_release(old);
 }
 
+/*
+ * The lake's fingerprint, after pulling a remote lake (MILKCAST_LAKE) into
+ * the workspace: only changed partitions are fetched, checked, then swapped
+ * in.  When the remote cannot be read the local copy keeps serving.
+ */
+static uint64_t lake_stamp(mc_router *r)
+{
+	if (!r->use_lake)
+		return 0;
+	if (r->lake_uri && r->home) {
+		mc_error err = MC_ERROR_INIT;
+		mc_lake *l = NULL;
+		if (!mc_lake_open(r->home, &l, &err) &&
+		    !mc_lake_attach_remote(l, r->lake_uri, &err))
+			mc_lake_pull(l, &err);
+		mc_lake_free(l);
+	}
+	return mc_served_lake_stamp(r->home);
+}
+
 mc_code mc_router_load_first(mc_router *r, mc_error *err)
 {
 	pthread_mutex_lock(&r->reload_lock);
 	mc_router_refresh_registry(r);
 	source src;
 	mc_served *m = NULL;
-	uint64_t stamp = r->use_lake ? mc_served_lake_stamp(r->home) : 0;
+	uint64_t stamp = lake_stamp(r);
 	mc_code rc = resolve(r, &src, err);
 	if (!rc)
 		rc = load(r, &src, stamp, &m, err);
@@ -202,7 +223,7 @@ static mc_code reload_locked(mc_router *r, bool force, bool *swapped, mc_error *
 	mc_code rc = resolve(r, &src, err);
 	if (rc)
 		return rc;
-	uint64_t stamp = r->use_lake ? mc_served_lake_stamp(r->home) : 0;
+	uint64_t stamp = lake_stamp(r);
 	char key[sizeof r->failed];
 	snprintf(key, sizeof key, "%s|%s|%llx", src.dir, src.version, (unsigned long long)stamp);
 	mc_served *cur = mc_router_acquire(r);

@@ -385,8 +385,10 @@ static mc_code router_open(mc_router *r, const mc_router_opts *o, mc_error *err)
 	r->model_dir = dup_or_null(o->model_dir);
 	r->model_name = strdup(o->model_name ? o->model_name : MC_MODEL_NAME);
 	r->admin_token = dup_or_null(o->admin_token);
+	r->lake_uri = dup_or_null(o->lake_uri);
 	if ((o->home && *o->home && !r->home) || (o->model_dir && *o->model_dir && !r->model_dir) ||
-	    !r->model_name || (o->admin_token && *o->admin_token && !r->admin_token))
+	    !r->model_name || (o->admin_token && *o->admin_token && !r->admin_token) ||
+	    (o->lake_uri && *o->lake_uri && !r->lake_uri))
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	r->max_body = o->max_body;
 	r->max_instances = o->max_instances;
@@ -404,6 +406,11 @@ static mc_code router_open(mc_router *r, const mc_router_opts *o, mc_error *err)
 		char path[4200];
 		snprintf(path, sizeof path, "%s/predictions", r->home);
 		rc = mc_predlog_new(path, o->log_queue, &r->log, err);
+	}
+	if (!rc && r->home) {
+		char path[4200];
+		snprintf(path, sizeof path, "%s/metrics/milkcast_monitor.prom", r->home);
+		rc = mc_serve_metrics_textfile(&r->metrics, path, err);
 	}
 	if (!rc && !r->store && !r->model_dir)
 		rc = mc_fail(err, MC_ERR_INVALID, "nothing to serve: give a workspace or a bundle");
@@ -440,6 +447,7 @@ void mc_router_free(mc_router *r)
 	mc_predlog_free(r->log);
 	mc_served_release(r->current);
 	mc_store_free(r->store);
+	mc_serve_metrics_release(&r->metrics);
 	pthread_mutex_destroy(&r->swap_lock);
 	pthread_mutex_destroy(&r->reload_lock);
 	pthread_mutex_destroy(&r->registry_lock);
@@ -448,6 +456,7 @@ void mc_router_free(mc_router *r)
 	free(r->model_dir);
 	free(r->model_name);
 	free(r->admin_token);
+	free(r->lake_uri);
 	free(r);
 }
 

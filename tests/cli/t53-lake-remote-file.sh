@@ -162,3 +162,21 @@ cmp -s "$TMP/pa.csv" "$TMP/po.csv" || fail "an old bundle forecasts differently"
 expect_exit 0 "$MILKCAST" --home "$F" predict --model "file://$TMP/old/models/bundle-old" --as-of 2024-07-31 --no-report -o "$TMP/po2.csv"
 cmp -s "$TMP/pa.csv" "$TMP/po2.csv" || fail "an old bundle from a store forecasts differently"
 pass "bundles without a hash list still load"
+
+# serve in a workspace with no lake of its own: it pulls the remote lake, and serves a
+# bundle from the store; the lake's latest data is what it forecasts from.
+G="$TMP/g"
+"$MILKCAST" --home "$G" serve --listen 127.0.0.1:0 --model "$src1" --poll 0 --no-prediction-log 2>"$TMP/g.err" &
+gpid=$!
+port=
+for _ in $(seq 200); do
+	port=$($PY -c "import json,sys; print(([json.loads(l)['port'] for l in open(sys.argv[1]) if '\"listening\"' in l] + [''])[0])" "$TMP/g.err" 2>/dev/null || true)
+	[ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/readyz" && break
+	sleep 0.05
+done
+[ -n "$port" ] || { kill "$gpid"; cat "$TMP/g.err"; fail "serve did not start"; }
+curl -s "http://127.0.0.1:$port/healthz" >"$TMP/g.health"
+kill "$gpid"; wait "$gpid" 2>/dev/null || true
+[ -s "$G/lake/prices/year=2024/month=07/data.parquet" ] || fail "serve did not pull the remote lake"
+assert_contains "$TMP/g.health" "ok"
+pass "serve pulls a remote lake and serves a bundle from the store"
