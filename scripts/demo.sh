@@ -41,6 +41,35 @@ echo "== 8. the tracked run and the model registry"
 "$BIN" runs list
 "$BIN" models list
 echo
+echo "== 9. serve the champion over HTTP on loopback, ask it, stop it"
+"$BIN" serve --listen 127.0.0.1:0 --poll 0 2>"$MILKCAST_HOME/reports/serve.log" &
+SERVE_PID=$!
+trap 'kill $SERVE_PID 2>/dev/null || true' EXIT
+PORT=
+for _ in $(seq 200); do
+	PORT=$(sed -n 's/.*"port":\([0-9][0-9]*\).*"event":"listening".*/\1/p' "$MILKCAST_HOME/reports/serve.log" | head -1)
+	[ -n "$PORT" ] && break
+	sleep 0.05
+done
+if [ -n "$PORT" ]; then
+	URL="http://127.0.0.1:$PORT"
+	echo "  POST $URL/v1/predict"
+	curl -s -X POST "$URL/v1/predict" -H 'Content-Type: application/json' \
+		-d '{"state": "Jalisco", "city": "Guadalajara", "milk_type": "pasteurizada", "channel": "autoservicios", "horizon": 1}'
+	echo
+	echo "  the original system's request form:"
+	curl -s -X POST "$URL/v1/predict" -H 'Content-Type: application/json' \
+		-d '{"Estado": "Jalisco", "Ciudad": "Guadalajara", "Tipo": "Pasteurizada", "Canal": "Autoservicio", "dia": 2, "mes": 4, "año": 2025, "dia_semana": 2, "Precio_lag1": 27.1, "Precio_mean7": 27.0}'
+	echo
+	curl -s "$URL/metrics" > "$MILKCAST_HOME/reports/metrics.txt"
+	echo "  $(grep -c '^http_requests_total' "$MILKCAST_HOME/reports/metrics.txt") request counters in /metrics"
+else
+	echo "  serve did not start; see $MILKCAST_HOME/reports/serve.log"
+fi
+kill "$SERVE_PID" 2>/dev/null || true
+wait "$SERVE_PID" 2>/dev/null || true
+trap - EXIT
+echo
 echo "== where to look"
 echo "  lake (Parquet, month partitions):  $MILKCAST_HOME/lake/prices/"
 echo "  all prices as CSV:                 $MILKCAST_HOME/reports/prices.csv"
@@ -50,4 +79,5 @@ echo "  model bundle (model, metrics):     $MILKCAST_HOME/models/latest/bundle.j
 echo "  runs, trials, versions:            'milkcast runs show RUN', 'milkcast models show milkcast-forecast'"
 echo "  forecasts (CSV):                   $MILKCAST_HOME/reports/forecast-2025-03-31.csv"
 echo "  forecast charts (open in a browser): $MILKCAST_HOME/reports/predictions/2025-03-31.html"
+echo "  the service: 'milkcast serve' (routes in docs/user-guide.md), its log and metrics: $MILKCAST_HOME/reports/serve.log, metrics.txt"
 echo "  user guide:                        docs/user-guide.md"
