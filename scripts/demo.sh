@@ -62,7 +62,9 @@ if [ -n "$PORT" ]; then
 		-d '{"Estado": "Jalisco", "Ciudad": "Guadalajara", "Tipo": "Pasteurizada", "Canal": "Autoservicio", "dia": 2, "mes": 4, "año": 2025, "dia_semana": 2, "Precio_lag1": 27.1, "Precio_mean7": 27.0}'
 	echo
 	curl -s "$URL/metrics" > "$MILKCAST_HOME/reports/metrics.txt"
-	echo "  $(grep -c '^http_requests_total' "$MILKCAST_HOME/reports/metrics.txt") request counters in /metrics"
+	echo "  from GET /metrics:"
+	grep -E '^(http_requests_total|milkcast_predictions_total|milkcast_model_info)' \
+		"$MILKCAST_HOME/reports/metrics.txt" | sed 's/^/    /'
 else
 	echo "  serve did not start; see $MILKCAST_HOME/reports/serve.log"
 fi
