@@ -94,6 +94,16 @@ const char *const mc_schema_steps[] = {
 	"CREATE TABLE registered_model_tags ("
 	"  name TEXT NOT NULL REFERENCES registered_models(name), key TEXT NOT NULL,"
 	"  value TEXT NOT NULL, PRIMARY KEY (name, key));",
+	/* 5: alerts sent, failed, suppressed or only logged (see docs/internals/alert.md) */
+	"CREATE TABLE alerts_sent ("
+	"  id INTEGER PRIMARY KEY, channel TEXT NOT NULL, dedup_key TEXT NOT NULL,"
+	"  rule TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL, link TEXT,"
+	"  status TEXT NOT NULL CHECK (status IN ('sending','sent','failed','suppressed',"
+	"    'logged')),"
+	"  sent_at INTEGER NOT NULL, finished_at INTEGER,"
+	"  attempts INTEGER NOT NULL DEFAULT 0, http_status INTEGER, error TEXT,"
+	"  suppressed_by INTEGER REFERENCES alerts_sent(id));"
+	"CREATE INDEX alerts_sent_key ON alerts_sent(channel, dedup_key, sent_at);",
 };
 
 const int mc_schema_count = (int)(sizeof mc_schema_steps / sizeof *mc_schema_steps);
