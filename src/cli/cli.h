@@ -87,6 +87,11 @@ int mc_parse_options(int argc, char **argv, const mc_option *opts, const mc_comm
 void mc_print_help(FILE *out, const mc_option *opts, const mc_command_help *help);
 void mc_strlist_release(mc_strlist *l);
 
+/* mc_parse_options for commands without positional arguments: -1 to go on,
+ * else the exit code (help shown, usage error, or an unexpected argument). */
+int mc_parse_flags_only(int argc, char **argv, const mc_option *opts, const mc_command_help *help,
+			mc_ctx *ctx);
+
 /* Map a parse result to an exit code: -1 → 0 (help shown), -2 → 2. */
 static inline int mc_parse_exit(int n)
 {
@@ -140,6 +145,7 @@ int cmd_runs(int argc, char **argv, mc_ctx *ctx);
 int cmd_models(int argc, char **argv, mc_ctx *ctx);
 int cmd_serve(int argc, char **argv, mc_ctx *ctx);
 int cmd_lambda(int argc, char **argv, mc_ctx *ctx);
+int cmd_monitor(int argc, char **argv, mc_ctx *ctx);
 
 /* For `milkcast help`: the table lives in main.c. */
 typedef struct mc_command {

@@ -141,11 +141,9 @@ int cmd_backtest(int argc, char **argv, mc_ctx *ctx)
 		MC_OPT_INT(0, "threads", &threads, "T", "XGBoost threads for refits (default 2)"),
 		MC_OPT_END(),
 	};
-	int n = mc_parse_options(argc, argv, opts, &help, ctx);
-	if (n < 0)
-		return mc_parse_exit(n);
-	if (n > 0)
-		return mc_usage_error(help.usage, "unexpected argument '%s'", argv[0]);
+	int prc = mc_parse_flags_only(argc, argv, opts, &help, ctx);
+	if (prc >= 0)
+		return prc;
 	mc_backtest_opts o = {.refit = (int)refit, .threads = (int)threads};
 	if (!from || !mc_date_parse_iso(from, &o.from))
 		return mc_usage_error(help.usage, "--from YYYY-MM-DD is required");

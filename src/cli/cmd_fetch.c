@@ -329,11 +329,9 @@ int cmd_fetch(int argc, char **argv, mc_ctx *ctx)
 		MC_OPT_FLAG('f', "force", &a.force, "replace a saved file whose bytes differ"),
 		MC_OPT_END(),
 	};
-	int n = mc_parse_options(argc, argv, opts, &help, ctx);
-	if (n < 0)
-		return mc_parse_exit(n);
-	if (n > 0)
-		return mc_usage_error(help.usage, "unexpected argument '%s'", argv[0]);
+	int prc = mc_parse_flags_only(argc, argv, opts, &help, ctx);
+	if (prc >= 0)
+		return prc;
 	if (!resolve_dates(&a) || !check_numbers(&a) || !resolve_base_url(&a))
 		return MC_EXIT_USAGE;
 	/* libcurl runs with CURLOPT_NOSIGNAL; a peer closing a TLS socket must not kill us. */

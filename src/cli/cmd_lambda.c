@@ -58,11 +58,9 @@ int cmd_lambda(int argc, char **argv, mc_ctx *ctx)
 			   "stop after N events (0 = never; for local runs and tests)"),
 		MC_OPT_END(),
 	};
-	int n = mc_parse_options(argc, argv, opts, &help, ctx);
-	if (n < 0)
-		return mc_parse_exit(n);
-	if (n > 0)
-		return mc_usage_error(help.usage, "unexpected argument '%s'", argv[0]);
+	int prc = mc_parse_flags_only(argc, argv, opts, &help, ctx);
+	if (prc >= 0)
+		return prc;
 	if (max < 0)
 		return mc_usage_error(help.usage, "--max-invocations must be 0 or more");
 	if (model && !*model)

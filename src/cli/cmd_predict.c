@@ -13,7 +13,9 @@
 #include "milkcast/buf.h"
 #include "milkcast/date.h"
 #include "milkcast/fsutil.h"
+#include "milkcast/monitor.h"
 #include "milkcast/parquet.h"
+#include "milkcast/registry.h"
 #include "milkcast/report.h"
 
 static const mc_command_help help = {
@@ -24,7 +26,8 @@ static const mc_command_help help = {
 	"publication dates (Mon/Wed/Fri) after --as-of.  FILE ends in .csv, .parquet or\n"
 	".json; the CSV columns are\n"
 	"  state,city,milk_type,channel,as_of,target_date,h,price,lower,upper\n"
-	"Also writes HOME/reports/predictions/AS_OF.html, a page with a chart per state.",
+	"Also writes HOME/reports/predictions/AS_OF.html, a page with a chart per state, and\n"
+	"appends the forecasts to HOME/predictions/batch-AS_OF.jsonl for 'milkcast monitor'.",
 };
 
 typedef enum { OUT_CSV, OUT_PARQUET, OUT_JSON } out_kind;
@@ -249,6 +252,23 @@ out:
 	return rc;
 }
 
+/*
+ * Append the forecasts to HOME/predictions/batch-AS_OF.jsonl for monitoring,
+ * with the registry version of the bundle when the workspace registers it.
+ */
+static mc_code log_batch(mc_ctx *ctx, const mc_bundle *b, const mc_panel *p, int32_t as_of,
+			 const mc_forecast *f, size_t n, mc_error *err)
+{
+	char db[4200], dir[4200], version[64];
+	snprintf(db, sizeof db, "%s/milkcast.db", ctx->home);
+	snprintf(dir, sizeof dir, "%s/predictions", ctx->home);
+	if (mc_exists(db))
+		mc_ctx_open_store(ctx);
+	mc_monitor_model_version(ctx->store, MC_MODEL_NAME, mc_bundle_dir(b), version,
+				 sizeof version);
+	return mc_monitor_log_batch(dir, p, f, n, as_of, version, err);
+}
+
 /* ---- the command ---- */
 
 typedef struct predict_args {
@@ -374,11 +394,9 @@ static int parse(int argc, char **argv, mc_ctx *ctx, predict_args *a, int32_t *a
 			      "also write each forecast's feature row and raw model output (CSV)"),
 		MC_OPT_END(),
 	};
-	int n = mc_parse_options(argc, argv, opts, &help, ctx);
-	if (n < 0)
-		return mc_parse_exit(n);
-	if (n > 0)
-		return mc_usage_error(help.usage, "unexpected argument '%s'", argv[0]);
+	int prc = mc_parse_flags_only(argc, argv, opts, &help, ctx);
+	if (prc >= 0)
+		return prc;
 	if (!a->as_of || !mc_date_parse_iso(a->as_of, as_of))
 		return mc_usage_error(help.usage, "--as-of YYYY-MM-DD is required%s%s%s",
 				      a->as_of ? " (got '" : "", a->as_of ? a->as_of : "",
@@ -484,6 +502,8 @@ int cmd_predict(int argc, char **argv, mc_ctx *ctx)
 		rc = write_features(a.features, p, f, n, X, &err);
 	if (!rc && !a.no_report)
 		rc = write_report(ctx, b, p, as_of, f, n, report, sizeof report, &err);
+	if (!rc)
+		rc = log_batch(ctx, b, p, as_of, f, n, &err);
 	if (!rc)
 		summary(ctx, &a, p, f, n, a.output, report, snap);
 	if (!rc && as_of < mc_bundle_until(b)) {

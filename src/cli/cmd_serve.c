@@ -103,11 +103,9 @@ static int parse(int argc, char **argv, mc_ctx *ctx, serve_args *a)
 		MC_OPT_FLAG(0, "no-prediction-log", &a->no_log, "do not log served forecasts"),
 		MC_OPT_END(),
 	};
-	int n = mc_parse_options(argc, argv, opts, &help, ctx);
-	if (n < 0)
-		return mc_parse_exit(n);
-	if (n > 0)
-		return mc_usage_error(help.usage, "unexpected argument '%s'", argv[0]);
+	int prc = mc_parse_flags_only(argc, argv, opts, &help, ctx);
+	if (prc >= 0)
+		return prc;
 	if (a->threads < 1 || a->threads > 256)
 		return mc_usage_error(help.usage, "--threads must be from 1 to 256");
 	if (a->poll < 0 || a->poll > 86400)

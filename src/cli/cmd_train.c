@@ -110,11 +110,9 @@ static int parse_train_opts(int argc, char **argv, mc_ctx *ctx, mc_train_opts *o
 			      "search space JSON (default: data/search-space.json's, built in)"),
 		MC_OPT_END(),
 	};
-	int n = mc_parse_options(argc, argv, opts, &help, ctx);
-	if (n < 0)
-		return mc_parse_exit(n);
-	if (n > 0)
-		return mc_usage_error(help.usage, "unexpected argument '%s'", argv[0]);
+	int prc = mc_parse_flags_only(argc, argv, opts, &help, ctx);
+	if (prc >= 0)
+		return prc;
 	if (until && !mc_date_parse_iso(until, &o->until))
 		return mc_usage_error(help.usage, "--until expects YYYY-MM-DD, got '%s'", until);
 	if (search && strcmp(search, "tpe") && strcmp(search, "random"))

@@ -20,6 +20,7 @@ const mc_command mc_commands[] = {
 	{"models", cmd_models, "the model registry: versions, champion, promote, rollback"},
 	{"serve", cmd_serve, "serve forecasts over HTTP from the champion model"},
 	{"lambda", cmd_lambda, "run as an AWS Lambda function behind API Gateway"},
+	{"monitor", cmd_monitor, "data drift, forecast performance and health; reports and alerts"},
 	{"help", cmd_help, "show help for milkcast or a command"},
 	{"version", cmd_version, "print the version"},
 	{NULL, NULL, NULL},

@@ -192,3 +192,14 @@ void mc_print_help(FILE *out, const mc_option *opts, const mc_command_help *help
 	print_table(out, common_opts);
 	fprintf(out, "\nexit status: 0 ok, 1 failure, 2 usage error\n");
 }
+
+int mc_parse_flags_only(int argc, char **argv, const mc_option *opts, const mc_command_help *help,
+			mc_ctx *ctx)
+{
+	int n = mc_parse_options(argc, argv, opts, help, ctx);
+	if (n < 0)
+		return mc_parse_exit(n);
+	if (n > 0)
+		return mc_usage_error(help->usage, "unexpected argument '%s'", argv[0]);
+	return -1;
+}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -238,6 +239,87 @@ static void render_process(const mc_serve_metrics *m, mc_buf *b)
 	mc_buf_printf(b, "milkcast_uptime_seconds %.3f\n", monotonic_s() - m->created);
 }
 
+/* ---- the monitor's textfile ---- */
+
+struct mc_textfile {
+	char *path;
+	pthread_mutex_t lock;
+	struct stat seen; /* of the file last read (st_ino 0 = none) */
+	char *text;	  /* its accepted content, or NULL */
+};
+
+mc_code mc_serve_metrics_textfile(mc_serve_metrics *m, const char *path, mc_error *err)
+{
+	struct mc_textfile *t = calloc(1, sizeof *t);
+	if (!t || !(t->path = strdup(path))) {
+		free(t);
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	}
+	pthread_mutex_init(&t->lock, NULL);
+	m->textfile = t;
+	return MC_OK;
+}
+
+void mc_serve_metrics_release(mc_serve_metrics *m)
+{
+	struct mc_textfile *t = m->textfile;
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	free(t->path);
+	free(t->text);
+	free(t);
+	m->textfile = NULL;
+}
+
+/* Only complete milkcast_* samples and their HELP/TYPE lines: nothing can clash with ours. */
+static bool textfile_ok(const mc_buf *b)
+{
+	if (!b->len || b->data[b->len - 1] != '\n')
+		return false;
+	for (const char *l = (const char *)b->data; *l;) {
+		if (strncmp(l, "milkcast_", 9) && strncmp(l, "# HELP milkcast_", 16) &&
+		    strncmp(l, "# TYPE milkcast_", 16))
+			return false;
+		l = strchr(l, '\n') + 1;
+	}
+	return true;
+}
+
+static void textfile_refresh(struct mc_textfile *t)
+{
+	struct stat st;
+	if (stat(t->path, &st) != 0) {
+		free(t->text);
+		t->text = NULL;
+		t->seen.st_ino = 0;
+		return;
+	}
+	if (st.st_ino == t->seen.st_ino && st.st_size == t->seen.st_size &&
+	    st.st_mtim.tv_sec == t->seen.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == t->seen.st_mtim.tv_nsec)
+		return;
+	mc_buf b;
+	mc_buf_init(&b, 4u << 20);
+	mc_error err = MC_ERROR_INIT;
+	bool ok = !mc_buf_read_file(&b, t->path, &err) && textfile_ok(&b);
+	free(t->text);
+	t->text = ok ? (char *)mc_buf_detach(&b, NULL) : NULL;
+	t->seen = st;
+	mc_buf_release(&b);
+}
+
+static void render_textfile(struct mc_textfile *t, mc_buf *b)
+{
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->lock);
+	textfile_refresh(t);
+	if (t->text)
+		mc_buf_append(b, t->text, strlen(t->text));
+	pthread_mutex_unlock(&t->lock);
+}
+
 mc_code mc_serve_metrics_render(const mc_serve_metrics *m, const mc_metrics_view *v, mc_buf *out)
 {
 	render_requests(m, out);
@@ -245,5 +327,6 @@ mc_code mc_serve_metrics_render(const mc_serve_metrics *m, const mc_metrics_view
 	render_model(m, v, out);
 	render_log(v, out);
 	render_process(m, out);
+	render_textfile(m->textfile, out);
 	return out->data ? MC_OK : MC_ERR_NOMEM;
 }

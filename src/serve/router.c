@@ -407,6 +407,11 @@ static mc_code router_open(mc_router *r, const mc_router_opts *o, mc_error *err)
 		snprintf(path, sizeof path, "%s/predictions", r->home);
 		rc = mc_predlog_new(path, o->log_queue, &r->log, err);
 	}
+	if (!rc && r->home) {
+		char path[4200];
+		snprintf(path, sizeof path, "%s/metrics/milkcast_monitor.prom", r->home);
+		rc = mc_serve_metrics_textfile(&r->metrics, path, err);
+	}
 	if (!rc && !r->store && !r->model_dir)
 		rc = mc_fail(err, MC_ERR_INVALID, "nothing to serve: give a workspace or a bundle");
 	return rc;
@@ -442,6 +447,7 @@ void mc_router_free(mc_router *r)
 	mc_predlog_free(r->log);
 	mc_served_release(r->current);
 	mc_store_free(r->store);
+	mc_serve_metrics_release(&r->metrics);
 	pthread_mutex_destroy(&r->swap_lock);
 	pthread_mutex_destroy(&r->reload_lock);
 	pthread_mutex_destroy(&r->registry_lock);

@@ -41,8 +41,9 @@ typedef struct mc_serve_metrics {
 	_Atomic uint64_t latency_ns[MC_ROUTE_COUNT];			  /* sum */
 	_Atomic uint64_t predictions;
 	_Atomic uint64_t reloads_ok, reloads_failed;
-	double start_time; /* the process's, seconds since the epoch */
-	double created;	   /* CLOCK_MONOTONIC at creation, for the uptime */
+	double start_time;	      /* the process's, seconds since the epoch */
+	double created;		      /* CLOCK_MONOTONIC at creation, for the uptime */
+	struct mc_textfile *textfile; /* `milkcast monitor`'s gauges, or NULL */
 } mc_serve_metrics;
 
 /* What the exposition needs besides the counters. */
@@ -58,6 +59,14 @@ int mc_serve_method_index(const char *method);
 void mc_serve_metrics_observe(mc_serve_metrics *m, int route, int method, int status,
 			      double seconds);
 mc_code mc_serve_metrics_render(const mc_serve_metrics *m, const mc_metrics_view *v, mc_buf *out);
+/*
+ * Also expose the gauges of a Prometheus textfile (HOME/metrics/
+ * milkcast_monitor.prom, written by `milkcast monitor`), read again when it
+ * changes; a file that is missing or holds anything but milkcast_* lines is
+ * left out.  Release with mc_serve_metrics_release.
+ */
+mc_code mc_serve_metrics_textfile(mc_serve_metrics *m, const char *path, mc_error *err);
+void mc_serve_metrics_release(mc_serve_metrics *m);
 
 /* ---- the prediction log (predlog.c): a bounded queue and a writer thread ---- */
 
