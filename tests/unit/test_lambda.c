@@ -102,7 +102,7 @@ static mc_code handler(void *ud, const mc_lambda_invocation *inv, mc_buf *out, m
 static void test_loop(void **state)
 {
 	(void)state;
-	fake f;
+	fake f = {0};
 	fake_start(&f, "[{\"do\":\"ok\"},{\"do\":\"fail\"},{\"do\":\"huge\"},{\"do\":\"again\"}]");
 	mc_error err = MC_ERROR_INIT;
 	mc_lambda_runtime *rt = NULL;
@@ -133,7 +133,7 @@ static void test_loop(void **state)
 static void test_init_error(void **state)
 {
 	(void)state;
-	fake f;
+	fake f = {0};
 	fake_start(&f, "[]");
 	mc_error err = MC_ERROR_INIT, failure = MC_ERROR_INIT;
 	mc_lambda_runtime *rt = NULL;
