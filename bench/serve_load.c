@@ -26,7 +26,8 @@
  * connect and POST in a tight loop (every 100 µs) until a 200 answer comes;
  * the time from before the fork to that answer is the cold start.  The
  * server is then stopped with SIGTERM (SIGKILL to its process group after
- * 20 s) and waited for.  Prints each run and the median.
+ * 20 s) and waited for; it gets SIGTERM too if this program dies first.
+ * Prints each run and the median.
  *
  * Output lines start with a key ("load_...", "cold_...") for the script.
  */
@@ -42,6 +43,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -511,6 +513,8 @@ static int run_cold(int runs, char **cmd)
 			return 1;
 		if (pid == 0) {
 			setpgid(0, 0);
+			/* Stopped with us if we are interrupted: not left listening. */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
 			int null = open("/dev/null", O_RDWR);
 			dup2(null, STDOUT_FILENO);
 			dup2(null, STDERR_FILENO);
