@@ -135,10 +135,6 @@ int mc_bundle_horizons(const mc_bundle *b);
 double mc_bundle_level(const mc_bundle *b);
 const char *mc_bundle_dir(const mc_bundle *b);
 int32_t mc_bundle_until(const mc_bundle *b);
-/* XGBoost threads per prediction (0 = all cores); a loaded bundle uses 1, right
- * for small batches and for a server whose requests run in parallel.  The
- * forecasts are the same whatever the count. */
-mc_code mc_bundle_set_nthread(mc_bundle *b, int nthread, mc_error *err);
 /* The shipped model's XGBoost parameters (model.params of bundle.json), for refits. */
 mc_code mc_bundle_params(const mc_bundle *b, mc_xgb_params *p, mc_error *err);
 /* The recent lake rows kept with the bundle (lake schema). */

@@ -41,11 +41,6 @@ int32_t mc_bundle_until(const mc_bundle *b)
 	return b->until;
 }
 
-mc_code mc_bundle_set_nthread(mc_bundle *b, int nthread, mc_error *err)
-{
-	return mc_xgb_set_nthread(b->model, nthread, err);
-}
-
 const mc_table *mc_bundle_snapshot(const mc_bundle *b)
 {
 	return b->snapshot;

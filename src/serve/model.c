@@ -25,7 +25,7 @@
 static mc_code open_bundle(const char *source, const char *cache_dir, mc_bundle **out,
 			   mc_error *err)
 {
-	/* Loaded bundles predict on one XGBoost thread (mc_bundle_set_nthread):
+	/* Loaded bundles predict on one XGBoost thread (mc_xgb_load):
 	 * right for a server, whose requests run in parallel already. */
 	return mc_bundle_open(source, cache_dir, out, err);
 }
