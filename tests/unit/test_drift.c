@@ -330,6 +330,9 @@ static const num_spec NUM_CASES[] = {
 	{"n12000x3", 12000, 3, G_NORMAL, G_NORMAL, 0, 1, 0, 1, false},
 	{"n100000x100000", 100000, 100000, G_NORMAL, G_NORMAL, 0, 1, 0.012, 1, false},
 	{"n200000x150000", 200000, 150000, G_NORMAL, G_NORMAL, 0, 1, 0, 1, false},
+	/* big enough that the two samples are sorted on two threads */
+	{"n400000x300000", 400000, 300000, G_NORMAL, G_NORMAL, 0, 1, 0.004, 1, false},
+	{"missing_huge", 300000, 280000, G_MISSING, G_MISSING, 0, 1, 0, 1.01, false},
 	{"ties", 500, 400, G_ROUND1, G_ROUND1, 0, 1, 0.2, 1, false},
 	{"ties_big", 20000, 15000, G_INT, G_INT, 0, 100, 1, 100, false},
 	{"ints16", 2000, 1500, G_INT, G_INT, 0, 16, 0, 16, true},
