@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job end to end on the shipped data, with embedded defaults.
 # Ingest the SNIIM workbook into the Parquet lake, summarise it, train the
-# forecaster on 2024, score it on 2025 Q1 against the last value, and forecast
-# the publications after 31 March 2025.
+# forecaster on 2024, score it on 2025 Q1 against the last value, forecast
+# the publications after 31 March 2025, serve the model, and monitor 2025 Q1
+# against 2024.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-build/milkcast}
@@ -72,6 +73,39 @@ kill "$SERVE_PID" 2>/dev/null || true
 wait "$SERVE_PID" 2>/dev/null || true
 trap - EXIT
 echo
+echo "== 10. monitor: reference 2024 vs current 2025-Q1"
+# Replay what a daily job would have logged: a batch forecast every Friday of the quarter
+# (predictions/batch-DATE.jsonl), so monitor has forecasts to score against the prices
+# published since.
+REPLAY=$(mktemp -d)
+for d in $(seq 0 7 84); do
+	"$BIN" -q predict --as-of "$(date -u -d "2025-01-03 + $d days" +%F)" --no-report \
+		--output "$REPLAY/forecast.csv"
+done
+rm -rf "$REPLAY"
+echo "  replayed 13 weekly forecasts (2025-01-03 .. 2025-03-28) into $MILKCAST_HOME/predictions/"
+# Exit 3 means an alert rule fired: a finding to read, not a failure of the demo.
+# --no-alerts: the demo sends nothing, even with MILKCAST_TELEGRAM_* set.
+set +e
+"$BIN" monitor --as-of 2025-03-31 --reference-from 2024-01-01 --reference-to 2024-12-31 \
+	--current-from 2025-01-01 --current-to 2025-03-31 --no-alerts \
+	>"$MILKCAST_HOME/reports/monitor.txt"
+MONITOR_RC=$?
+set -e
+case $MONITOR_RC in
+0) MONITOR_STATUS="healthy: no alert rule fired" ;;
+3) MONITOR_STATUS="alert: the rules above fired (exit 3, a finding, not a failure)" ;;
+*)
+	cat "$MILKCAST_HOME/reports/monitor.txt"
+	echo "  milkcast monitor failed (exit $MONITOR_RC)" >&2
+	exit "$MONITOR_RC"
+	;;
+esac
+# The summary: drift, the performance lines, health and each alert's title.
+grep -E '^(data drift|performance|  h[0-9]|  version|health|ALERT)' "$MILKCAST_HOME/reports/monitor.txt" |
+	sed 's/^/  /'
+echo "  status: $MONITOR_STATUS"
+echo
 echo "== where to look"
 echo "  lake (Parquet, month partitions):  $MILKCAST_HOME/lake/prices/"
 echo "  all prices as CSV:                 $MILKCAST_HOME/reports/prices.csv"
@@ -82,4 +116,8 @@ echo "  runs, trials, versions:            'milkcast runs show RUN', 'milkcast m
 echo "  forecasts (CSV):                   $MILKCAST_HOME/reports/forecast-2025-03-31.csv"
 echo "  forecast charts (open in a browser): $MILKCAST_HOME/reports/predictions/2025-03-31.html"
 echo "  the service: 'milkcast serve' (routes in docs/user-guide.md), its log and metrics: $MILKCAST_HOME/reports/serve.log, metrics.txt"
+echo "  monitoring page (open in a browser): $MILKCAST_HOME/reports/monitoring/2025-03-31.html"
+echo "  monitoring summary (JSON):         $MILKCAST_HOME/reports/monitoring/2025-03-31.json (and latest.json)"
+echo "  monitoring gauges (Prometheus):    $MILKCAST_HOME/metrics/milkcast_monitor.prom"
+echo "  forecasts logged for monitoring:   $MILKCAST_HOME/predictions/ (batch-*.jsonl, serve-*.jsonl)"
 echo "  user guide:                        docs/user-guide.md"

@@ -36,6 +36,10 @@
 #define MC_MONITOR_MIN_ROWS 20
 #define MC_MONITOR_STALE_DAYS 7
 #define MC_MONITOR_SILENT_PUBLICATIONS 5
+#define MC_MONITOR_QUARANTINE_SHARE 0.01 /* quarantine_spike: share of the current rows, */
+#define MC_MONITOR_QUARANTINE_RATIO 3.0	 /* and this many times the reference share */
+/* Files listed per window in the quarantine breakdown. */
+#define MC_MONITOR_QUARANTINE_SOURCES 5
 /* Categories drawn per categorical chart; the rest are one "other" bar. */
 #define MC_MONITOR_TOP_CATEGORIES 15
 
@@ -45,10 +49,11 @@ typedef enum mc_monitor_rule_id {
 	MC_RULE_RMSE_DEGRADED,
 	MC_RULE_WORSE_THAN_NAIVE,
 	MC_RULE_DATA_STALE,
+	MC_RULE_QUARANTINE_SPIKE,
 	MC_RULE_COUNT
 } mc_monitor_rule_id;
 
-/* "dataset_drift", "rmse_degraded", "worse_than_naive", "data_stale". */
+/* "dataset_drift", "rmse_degraded", "worse_than_naive", "data_stale", "quarantine_spike". */
 const char *mc_monitor_rule_name(mc_monitor_rule_id id);
 
 typedef struct mc_monitor_opts {
@@ -66,8 +71,13 @@ typedef struct mc_monitor_opts {
 	size_t min_rows;	 /* rows a performance rule needs before it may fire */
 	int stale_days;		 /* data_stale: more days than this since the last publication */
 	int silent_publications; /* a series is silent: no price in the last N publications */
+	double quarantine_share; /* quarantine_spike: the current window's quarantined share above
+				    this ... */
+	double quarantine_ratio; /* ... and above this many times the reference window's */
 	const char *predictions_dir; /* *.jsonl prediction logs; NULL = none */
 	const char *model_name;	     /* registered model whose champion is judged (MC_MODEL_NAME) */
+	const char *model_version;   /* score only this version's forecasts, and judge them; NULL =
+					every version, the champion's judged */
 } mc_monitor_opts;
 
 void mc_monitor_opts_init(mc_monitor_opts *o);
@@ -104,8 +114,26 @@ typedef struct mc_monitor_perf {
 	size_t n;
 	double mae, rmse, mape, bias;
 	double naive_mae, naive_rmse, naive_mape, naive_bias; /* last_price, same rows */
-	double train_mae, train_rmse, train_naive_rmse;	      /* the champion's test metrics */
+	double train_mae, train_rmse, train_naive_rmse; /* the version's test metrics (h > 0) */
 } mc_monitor_perf;
+
+/* The forecasts of one model version, scored as the pooled ones are. */
+typedef struct mc_monitor_version {
+	char version[48]; /* model_version as logged ("" = lines without one) */
+	char run_id[40];  /* its training run ("" = not a version of the registered model) */
+	bool champion;	  /* the registry's champion */
+	bool judged;	  /* rmse_degraded and worse_than_naive judge these forecasts */
+	size_t forecasts; /* distinct forecasts logged (scored or not) */
+	size_t nperf;	  /* perf[0] pooled, perf[h] horizon h; train_* from its own run */
+	mc_monitor_perf perf[MC_MAX_HORIZONS + 1];
+	mc_monitor_perf last_k; /* targets on the last K publications */
+} mc_monitor_version;
+
+/* Quarantined rows of one source file dated in a window. */
+typedef struct mc_monitor_source {
+	char *source;
+	int64_t rows;
+} mc_monitor_source;
 
 /* Pooled errors of the predictions for one target date. */
 typedef struct mc_monitor_point {
@@ -150,19 +178,31 @@ typedef struct mc_monitor_result {
 	bool dataset_drift;
 	/* forecast performance */
 	size_t pred_files, pred_lines, pred_bad, pred_unique, pred_duplicates, pred_joined;
+	size_t pred_other_versions;	    /* distinct forecasts left out by opts.model_version */
 	char pred_bad_first[MC_ERRMSG_MAX]; /* where the first bad line is ("" = none) */
+	char version_filter[48];	    /* opts.model_version ("" = every version) */
+	/* every version pooled (or the filtered one); no training metrics */
 	size_t nperf; /* perf[0]: every horizon pooled; perf[h], h < nperf: horizon h (n may be 0)
 		       */
 	mc_monitor_perf perf[MC_MAX_HORIZONS + 1];
 	mc_monitor_perf last_k; /* pooled, targets on the last K publications */
 	int32_t last_k_from;	/* the first of those dates (0 = none) */
+	/* per version: numeric versions ascending, then the others by name; the judged one
+	 * (the filter, else the champion) is listed even without forecasts */
+	size_t nversions;
+	mc_monitor_version *versions;
+	int judged; /* index in versions; -1: no champion, the rules judge every forecast */
 	size_t npoints;
 	mc_monitor_point *points; /* by target date, ascending */
 	/* data health */
 	int32_t first_date, last_date;		  /* the lake's publications up to as_of */
 	int days_since;				  /* today - last_date */
-	int64_t quarantined_cur, quarantined_ref; /* -1 = no database */
-	size_t series_ref;			  /* city series with a price in the reference */
+	int64_t quarantined_cur, quarantined_ref; /* distinct rows; -1 = no database */
+	size_t lake_rows_cur, lake_rows_ref;	  /* lake rows of every kind in each window */
+	double quarantine_share_cur, quarantine_share_ref; /* q / (q + lake rows); NAN: no db */
+	size_t nsources;				   /* the current window's top files */
+	mc_monitor_source *sources;
+	size_t series_ref; /* city series with a price in the reference */
 	size_t nsilent;
 	mc_monitor_silent *silent;
 	/* rules */

@@ -22,15 +22,20 @@ static const mc_command_help help = {
 	"--as-of defaults to the lake's last publication.  Tests each column (price, state,\n"
 	"city, milk_type, channel and the model's features as f_NAME) for drift, scores the\n"
 	"logged forecasts (HOME/predictions/*.jsonl) against the prices published since\n"
-	"next to the last value and the champion's test metrics, checks data health, and\n"
+	"next to the last value, pooled and per model version next to that version's own\n"
+	"test metrics (--model-version N: that version only), checks data health, and\n"
 	"judges the rules:\n"
 	"  dataset_drift     the share of drifted columns reaches --drift-share (0.5)\n"
 	"  rmse_degraded     a horizon's RMSE is above the training test RMSE by more than\n"
 	"                    --rmse-tolerance percent (25), with --min-rows forecasts (20)\n"
 	"  worse_than_naive  the model's RMSE is above the last value's over the last\n"
 	"                    --naive-publications publications (10), with --min-rows forecasts\n"
+	"                    (both judge the champion's forecasts, or --model-version's)\n"
 	"  data_stale        more than --stale-days days (7) since the last publication,\n"
 	"                    counted to --today (default: --as-of when given, else today)\n"
+	"  quarantine_spike  the current window's quarantined share of rows is above\n"
+	"                    --quarantine-share percent (1) and --quarantine-ratio (3) times\n"
+	"                    the reference window's\n"
 	"Each fired rule is sent as an alert (Telegram and/or webhook, from the\n"
 	"MILKCAST_TELEGRAM_* and MILKCAST_ALERT_* variables; --no-alerts: none), at most once\n"
 	"per MILKCAST_ALERT_WINDOW (24h).  Writes HOME/reports/monitoring/AS_OF.json,\n"
@@ -42,6 +47,7 @@ typedef struct monitor_args {
 	const char *as_of, *today, *reference, *current;
 	const char *ref_from, *ref_to, *cur_from, *cur_to;
 	const char *num_test, *cat_test, *threshold, *drift_share, *rmse_tolerance;
+	const char *quarantine_share, *quarantine_ratio, *model_version;
 	long naive_publications, min_rows, stale_days, silent_publications;
 	mc_strlist columns;
 	bool no_alerts;
@@ -139,6 +145,40 @@ static int drift_opts(const monitor_args *a, mc_monitor_opts *o)
 	return 0;
 }
 
+static int quarantine_opts(const monitor_args *a, mc_monitor_opts *o)
+{
+	double pct = 100 * MC_MONITOR_QUARANTINE_SHARE;
+	if (a->quarantine_share &&
+	    !(parse_double(a->quarantine_share, &pct) && pct >= 0 && pct < 100))
+		return mc_usage_error(
+			help.usage, "--quarantine-share expects a percentage in [0, 100), got '%s'",
+			a->quarantine_share);
+	o->quarantine_share = pct / 100;
+	if (a->quarantine_ratio &&
+	    !(parse_double(a->quarantine_ratio, &o->quarantine_ratio) && o->quarantine_ratio >= 0))
+		return mc_usage_error(help.usage,
+				      "--quarantine-ratio expects a number >= 0, got '%s'",
+				      a->quarantine_ratio);
+	return 0;
+}
+
+static int version_opt(const monitor_args *a, mc_monitor_opts *o)
+{
+	if (!a->model_version)
+		return 0;
+	size_t n = strlen(a->model_version);
+	bool ok = n > 0 && n < 48;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (unsigned char)a->model_version[i] >= 0x20;
+	if (!ok)
+		return mc_usage_error(help.usage,
+				      "--model-version expects a version as logged (1 to 47 "
+				      "printable bytes), got '%s'",
+				      a->model_version);
+	o->model_version = a->model_version;
+	return 0;
+}
+
 static int rule_opts(const monitor_args *a, mc_monitor_opts *o)
 {
 	double pct = 100 * MC_MONITOR_RMSE_TOLERANCE;
@@ -159,7 +199,7 @@ static int rule_opts(const monitor_args *a, mc_monitor_opts *o)
 	o->min_rows = (size_t)a->min_rows;
 	o->stale_days = (int)a->stale_days;
 	o->silent_publications = (int)a->silent_publications;
-	return 0;
+	return quarantine_opts(a, o);
 }
 
 /* --columns a,b --columns c: split on commas into `store` (caller frees). */
@@ -228,6 +268,12 @@ static int parse(int argc, char **argv, mc_ctx *ctx, monitor_args *a)
 			   "data_stale: days without a publication (7)"),
 		MC_OPT_INT(0, "silent-publications", &a->silent_publications, "N",
 			   "a series without a price in the last N publications is silent (5)"),
+		MC_OPT_STRING(0, "quarantine-share", &a->quarantine_share, "PCT",
+			      "quarantine_spike: percent of the current rows quarantined (1)"),
+		MC_OPT_STRING(0, "quarantine-ratio", &a->quarantine_ratio, "K",
+			      "quarantine_spike: and K times the reference share (3)"),
+		MC_OPT_STRING(0, "model-version", &a->model_version, "N",
+			      "score and judge only this model version's forecasts"),
 		MC_OPT_STRING(0, "today", &a->today, "DATE",
 			      "count the data's age to DATE (default: --as-of, else today)"),
 		MC_OPT_FLAG(0, "no-alerts", &a->no_alerts, "judge the rules, send nothing"),
@@ -248,6 +294,8 @@ static int options(const monitor_args *a, mc_monitor_opts *o, char **copy, const
 		rc = drift_opts(a, o);
 	if (!rc)
 		rc = rule_opts(a, o);
+	if (!rc)
+		rc = version_opt(a, o);
 	if (!rc)
 		rc = columns(a, o, copy, list);
 	return rc;
@@ -314,20 +362,40 @@ static void print_drift(const mc_ctx *ctx, const mc_monitor_result *r)
 	mc_info(ctx, "\n");
 }
 
+static void print_horizons(const mc_ctx *ctx, const mc_monitor_perf *perf, size_t nperf,
+			   bool training, const char *indent)
+{
+	for (size_t h = 1; h < nperf; h++) {
+		const mc_monitor_perf *p = &perf[h];
+		if (!p->n)
+			continue;
+		mc_info(ctx, "%sh%zu: %zu forecasts, MAE %.4f, RMSE %.4f (last value %.4f", indent,
+			h, p->n, p->mae, p->rmse, p->naive_rmse);
+		if (training)
+			mc_info(ctx, "; training test %.4f", p->train_rmse);
+		mc_info(ctx, ")\n");
+	}
+}
+
 static void print_perf(const mc_ctx *ctx, const mc_monitor_result *r)
 {
 	mc_info(ctx,
 		"performance: %zu distinct forecasts (%zu repeats), %zu with a published price "
 		"in the current window\n",
 		r->pred_unique, r->pred_duplicates, r->pred_joined);
-	for (size_t h = 1; h < r->nperf; h++) {
-		const mc_monitor_perf *p = &r->perf[h];
-		if (p->n)
-			mc_info(ctx,
-				"  h%zu: %zu forecasts, MAE %.4f, RMSE %.4f (last value %.4f; "
-				"training test %.4f)\n",
-				h, p->n, p->mae, p->rmse, p->naive_rmse, p->train_rmse);
+	if (r->version_filter[0])
+		mc_info(ctx, "  model version %s only (%zu forecasts of other versions left out)\n",
+			r->version_filter, r->pred_other_versions);
+	print_horizons(ctx, r->perf, r->nperf, false, "  ");
+	for (size_t i = 0; i < r->nversions; i++) {
+		const mc_monitor_version *v = &r->versions[i];
+		mc_info(ctx, "  version %s%s%s: %zu forecasts scored\n",
+			v->version[0] ? v->version : "(none)", v->champion ? ", champion" : "",
+			v->judged ? ", judged by the rules" : "", v->perf[0].n);
+		print_horizons(ctx, v->perf, v->nperf, true, "    ");
 	}
+	if (r->judged < 0)
+		mc_info(ctx, "  no champion: the rules judge every forecast\n");
 }
 
 static void print_text(const mc_ctx *ctx, const mc_monitor_result *r)
@@ -344,8 +412,12 @@ static void print_text(const mc_ctx *ctx, const mc_monitor_result *r)
 		a, rf, rt, r->ref.rows, cf, ct, r->cur.rows);
 	print_drift(ctx, r);
 	print_perf(ctx, r);
-	mc_info(ctx, "health:      last publication %s (%d days), %zu silent series\n", last,
+	mc_info(ctx, "health:      last publication %s (%d days), %zu silent series", last,
 		r->days_since, r->nsilent);
+	if (r->quarantined_cur >= 0)
+		mc_info(ctx, ", quarantined %.2f%% of the current rows (reference %.2f%%)",
+			100 * r->quarantine_share_cur, 100 * r->quarantine_share_ref);
+	mc_info(ctx, "\n");
 	for (int i = 0; i < MC_RULE_COUNT; i++)
 		if (r->rules[i].fired) {
 			mc_info(ctx, "ALERT %s: %s", mc_monitor_rule_name(r->rules[i].id),
@@ -432,6 +504,9 @@ int cmd_monitor(int argc, char **argv, mc_ctx *ctx)
 	mc_monitor_result *r = NULL;
 	mc_code rc = run(ctx, &a, &o, &r, &alert_rc, &alert_err, &err);
 	int exit = r && r->fired ? MC_EXIT_ALERT : MC_EXIT_OK;
+	if (r && r->judged >= 0 && r->version_filter[0] && !r->versions[r->judged].forecasts)
+		fprintf(stderr, "milkcast: warning: no logged forecast of model version %s\n",
+			r->version_filter);
 	if (!rc && ctx->json)
 		print_json(r);
 	else if (!rc)

@@ -1,7 +1,7 @@
 /*
- * What the workspace says besides the lake's prices: the champion and its
- * own test metrics (the training run's test_hN_* metrics), quarantined rows
- * per window, and series that stopped publishing.
+ * What the workspace says besides the lake's prices: the champion,
+ * quarantined rows per window (and their share of the rows ingested), and
+ * series that stopped publishing.
  */
 #include <math.h>
 #include <stdio.h>
@@ -42,50 +42,6 @@ static mc_code champion_version(mc_store *s, const char *name, int version, mc_m
 	return rc;
 }
 
-/* One metric of the run: test_hN_rmse, test_hN_mae or test_last_value_hN_rmse. */
-static void training_metric(mc_monitor_result *r, const char *key, double v)
-{
-	int h = 0, end = 0;
-	char what[16];
-	bool naive = false;
-	if (sscanf(key, "test_last_value_h%d_%15[a-z]%n", &h, what, &end) == 2 && !key[end])
-		naive = true;
-	else if (!(sscanf(key, "test_h%d_%15[a-z]%n", &h, what, &end) == 2 && !key[end]))
-		return;
-	if (h < 1 || h > MC_MAX_HORIZONS)
-		return;
-	mc_monitor_perf *p = &r->perf[h];
-	if (naive && !strcmp(what, "rmse"))
-		p->train_naive_rmse = v;
-	else if (!naive && !strcmp(what, "rmse"))
-		p->train_rmse = v;
-	else if (!naive && !strcmp(what, "mae"))
-		p->train_mae = v;
-	else
-		return;
-	if ((size_t)h + 1 > r->nperf)
-		r->nperf = (size_t)h + 1;
-}
-
-static mc_code training_metrics(mc_store *s, mc_monitor_result *r, mc_error *err)
-{
-	mc_stmt *st;
-	bool row = false;
-	mc_code rc = mc_stmt_prepare(s,
-				     "SELECT key, value, is_nan FROM metrics WHERE run_uuid = ? AND"
-				     " key LIKE 'test%' ORDER BY timestamp, step, rowid",
-				     &st, err);
-	if (rc)
-		return rc;
-	mc_stmt_bind_text(st, 1, r->run_id);
-	while (!(rc = mc_stmt_step(st, &row, err)) && row) {
-		bool nan = mc_stmt_int(st, 2) || mc_stmt_is_null(st, 1);
-		training_metric(r, mc_stmt_text(st, 0), nan ? NAN : mc_stmt_double(st, 1));
-	}
-	mc_stmt_free(st);
-	return rc;
-}
-
 mc_code mon_champion(mc_store *store, const mc_monitor_opts *o, mc_monitor_result *r, mc_error *err)
 {
 	if (!store)
@@ -95,15 +51,17 @@ mc_code mon_champion(mc_store *store, const mc_monitor_opts *o, mc_monitor_resul
 	if (mc_registry_alias(store, o->model_name, MC_ALIAS_CHAMPION, &v, &e2))
 		return e2.code == MC_ERR_NOT_FOUND ? MC_OK : (*err = e2, e2.code);
 	mc_code rc = champion_version(store, o->model_name, v, r, err);
-	if (!rc && r->run_id[0])
-		rc = training_metrics(store, r, err);
 	if (rc)
-		mc_error_prefix(err, "cannot read the champion's training metrics: ");
+		mc_error_prefix(err, "cannot read the champion: ");
 	return rc;
 }
 
 /* ---- quarantine ---- */
 
+/*
+ * Distinct quarantined rows dated in w: a bad row read again from a later
+ * workbook (SNIIM's files repeat their history) counts once.
+ */
 static mc_code quarantined(mc_store *s, const mc_monitor_window *w, int64_t *out, mc_error *err)
 {
 	char a[11], b[11];
@@ -111,8 +69,11 @@ static mc_code quarantined(mc_store *s, const mc_monitor_window *w, int64_t *out
 	mc_date_format_iso(w->to, b);
 	mc_stmt *st;
 	bool row = false;
-	mc_code rc = mc_stmt_prepare(
-		s, "SELECT count(*) FROM quarantine WHERE date BETWEEN ? AND ?", &st, err);
+	mc_code rc = mc_stmt_prepare(s,
+				     "SELECT count(*) FROM (SELECT DISTINCT date, state, city,"
+				     " milk_type, channel, raw_value, reason FROM quarantine"
+				     " WHERE date BETWEEN ? AND ?)",
+				     &st, err);
 	if (rc)
 		return rc;
 	mc_stmt_bind_text(st, 1, a);
@@ -121,6 +82,72 @@ static mc_code quarantined(mc_store *s, const mc_monitor_window *w, int64_t *out
 	*out = !rc && row ? mc_stmt_int(st, 0) : 0;
 	mc_stmt_free(st);
 	return rc;
+}
+
+/* The files that brought the current window's quarantined rows, most rows first. */
+static mc_code quarantine_sources(mc_store *s, mc_monitor_result *r, mc_error *err)
+{
+	char a[11], b[11];
+	mc_date_format_iso(r->cur.from, a);
+	mc_date_format_iso(r->cur.to, b);
+	r->sources = calloc(MC_MONITOR_QUARANTINE_SOURCES, sizeof *r->sources);
+	mc_stmt *st = NULL;
+	bool row = false;
+	mc_code rc = r->sources ? mc_stmt_prepare(s,
+						  "SELECT source, count(*) FROM quarantine WHERE"
+						  " date BETWEEN ? AND ? GROUP BY source"
+						  " ORDER BY 2 DESC, 1 LIMIT ?",
+						  &st, err)
+				: mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	if (rc)
+		return rc;
+	mc_stmt_bind_text(st, 1, a);
+	mc_stmt_bind_text(st, 2, b);
+	mc_stmt_bind_int(st, 3, MC_MONITOR_QUARANTINE_SOURCES);
+	while (!(rc = mc_stmt_step(st, &row, err)) && row) {
+		mc_monitor_source *e = &r->sources[r->nsources];
+		if (!(e->source = strdup(mc_stmt_text(st, 0)))) {
+			rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		e->rows = mc_stmt_int(st, 1);
+		r->nsources++;
+	}
+	mc_stmt_free(st);
+	return rc;
+}
+
+/* Lake rows of every kind dated in each window (the rows ingest accepted). */
+static void lake_rows(const mc_table *lake, mc_monitor_result *r)
+{
+	const int32_t *d = MC_COL_I32(&lake->cols[MC_LAKE_DATE]);
+	r->lake_rows_cur = r->lake_rows_ref = 0;
+	for (size_t i = 0; i < lake->nrows; i++) {
+		r->lake_rows_cur += d[i] >= r->cur.from && d[i] <= r->cur.to;
+		r->lake_rows_ref += d[i] >= r->ref.from && d[i] <= r->ref.to;
+	}
+}
+
+static double q_share(int64_t q, size_t rows)
+{
+	return q + (double)rows > 0 ? (double)q / ((double)q + (double)rows) : NAN;
+}
+
+static mc_code quarantine(const mc_table *lake, mc_store *s, mc_monitor_result *r, mc_error *err)
+{
+	lake_rows(lake, r);
+	mc_code rc = quarantined(s, &r->cur, &r->quarantined_cur, err);
+	if (!rc)
+		rc = quarantined(s, &r->ref, &r->quarantined_ref, err);
+	if (!rc)
+		rc = quarantine_sources(s, r, err);
+	if (rc) {
+		r->quarantined_cur = r->quarantined_ref = -1;
+		return mc_error_prefix(err, "cannot count quarantined rows: ");
+	}
+	r->quarantine_share_cur = q_share(r->quarantined_cur, r->lake_rows_cur);
+	r->quarantine_share_ref = q_share(r->quarantined_ref, r->lake_rows_ref);
+	return MC_OK;
 }
 
 /* ---- silent series ---- */
@@ -246,14 +273,7 @@ mc_code mon_health(const mc_table *lake, const mon_rows *rows, mc_store *store,
 		   const mc_monitor_opts *o, mc_monitor_result *r, mc_error *err)
 {
 	r->quarantined_cur = r->quarantined_ref = -1;
-	mc_code rc = MC_OK;
-	if (store) {
-		rc = quarantined(store, &r->cur, &r->quarantined_cur, err);
-		if (!rc)
-			rc = quarantined(store, &r->ref, &r->quarantined_ref, err);
-		if (rc)
-			mc_error_prefix(err, "cannot count quarantined rows: ");
-	}
+	mc_code rc = store ? quarantine(lake, store, r, err) : MC_OK;
 	if (!rc)
 		rc = silent_series(lake, rows, o, r, err);
 	return rc;

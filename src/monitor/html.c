@@ -419,17 +419,57 @@ static void distributions(hw *w, const mc_monitor_result *r, mc_buf *tmp)
 
 /* ---- performance ---- */
 
-static void perf_row(hw *w, const mc_monitor_perf *p, const char *label)
+static void perf_row(hw *w, const mc_monitor_perf *p, const char *label, bool training)
 {
 	out(w, "<tr><td>%s</td><td class=\"n\">%zu</td>", label, p->n);
-	const double v[] = {p->mae,	   p->rmse,	  p->mape,	 p->bias,      p->naive_mae,
-			    p->naive_rmse, p->naive_mape, p->naive_bias, p->train_rmse};
-	for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+	const double v[] = {p->mae,
+			    p->rmse,
+			    p->mape,
+			    p->bias,
+			    p->naive_mae,
+			    p->naive_rmse,
+			    p->naive_mape,
+			    p->naive_bias,
+			    p->train_mae,
+			    p->train_rmse,
+			    p->train_naive_rmse};
+	size_t n = sizeof v / sizeof *v - (training ? 0 : 3);
+	for (size_t i = 0; i < n; i++) {
 		raw(w, "<td class=\"n\">");
 		num(w, v[i], i == 2 || i == 6 ? 2 : 4);
 		raw(w, "</td>");
 	}
 	raw(w, "</tr>\n");
+}
+
+/* Per horizon, then pooled; with the version's training metrics when `training`. */
+static void perf_table(hw *w, const mc_monitor_perf *perf, size_t nperf, bool training)
+{
+	raw(w, "<div class=\"tw\"><table><thead><tr><th>horizon</th><th>n</th><th>MAE</th>"
+	       "<th>RMSE</th><th>MAPE %</th><th>bias</th><th>last value MAE</th><th>last value "
+	       "RMSE</th><th>last value MAPE %</th><th>last value bias</th>");
+	if (training)
+		raw(w, "<th>training test MAE</th><th>training test RMSE</th><th>training last "
+		       "value RMSE</th>");
+	raw(w, "</tr></thead><tbody>\n");
+	for (size_t h = 1; h < nperf; h++) {
+		char label[24];
+		snprintf(label, sizeof label, "h%zu", h);
+		perf_row(w, &perf[h], label, training);
+	}
+	perf_row(w, &perf[0], "all", training);
+	raw(w, "</tbody></table></div>\n");
+}
+
+static void last_k_line(hw *w, const mc_monitor_result *r, const mc_monitor_perf *p)
+{
+	out(w, "<p>Last %d publications (targets from ", r->opts.naive_publications);
+	date(w, r->last_k_from);
+	out(w, "): %zu forecasts, RMSE ", p->n);
+	num(w, p->rmse, 4);
+	raw(w, " against ");
+	num(w, p->naive_rmse, 4);
+	raw(w, " for the last value.</p>\n");
 }
 
 /* The points, with a gap (NaN) where more than a week passes without one. */
@@ -479,6 +519,37 @@ static void error_chart(hw *w, const mc_monitor_result *r, mc_buf *tmp)
 	       "where a week passes without a scored forecast.</figcaption></figure>\n");
 }
 
+static void version_section(hw *w, const mc_monitor_result *r, const mc_monitor_version *v)
+{
+	raw(w, "<h3>Model version ");
+	text(w, v->version[0] ? v->version : "(none logged)");
+	if (v->champion || v->judged)
+		out(w, " <span class=\"muted\">(%s%s%s)</span>", v->champion ? "champion" : "",
+		    v->champion && v->judged ? "; " : "", v->judged ? "judged by the rules" : "");
+	out(w, "</h3>\n<p>%zu distinct forecasts logged, %zu scored; training run ", v->forecasts,
+	    v->perf[0].n);
+	if (v->run_id[0])
+		text(w, v->run_id);
+	else
+		raw(w, "unknown (not a version of the registered model)");
+	raw(w, ".</p>\n");
+	perf_table(w, v->perf, v->nperf, true);
+	last_k_line(w, r, &v->last_k);
+}
+
+static void judged_line(hw *w, const mc_monitor_result *r)
+{
+	raw(w, "<p>The rules <code>rmse_degraded</code> and <code>worse_than_naive</code> judge ");
+	if (r->judged < 0) {
+		raw(w, "every forecast pooled: the registry has no champion.</p>\n");
+		return;
+	}
+	raw(w, "only the forecasts of model version ");
+	text(w, r->versions[r->judged].version);
+	out(w, " (%s), against its own test metrics.</p>\n",
+	    r->version_filter[0] ? "--model-version" : "the champion");
+}
+
 static void performance(hw *w, const mc_monitor_result *r, mc_buf *tmp)
 {
 	raw(w, "<h2 id=\"performance\">Forecast performance</h2>\n");
@@ -487,28 +558,38 @@ static void performance(hw *w, const mc_monitor_result *r, mc_buf *tmp)
 	    "(%zu repeats ignored); %zu with a published price in the current window.</p>\n",
 	    r->pred_files, r->pred_files == 1 ? "" : "s", r->pred_lines, r->pred_bad,
 	    r->pred_unique, r->pred_duplicates, r->pred_joined);
-	raw(w, "<div class=\"tw\"><table><thead><tr><th>horizon</th><th>n</th><th>MAE</th>"
-	       "<th>RMSE</th><th>MAPE %</th><th>bias</th><th>last value MAE</th><th>last value "
-	       "RMSE</th><th>last value MAPE %</th><th>last value bias</th><th>training test "
-	       "RMSE</th></tr></thead><tbody>\n");
-	for (size_t h = 1; h < r->nperf; h++) {
-		char label[24];
-		snprintf(label, sizeof label, "h%zu", h);
-		perf_row(w, &r->perf[h], label);
+	if (r->version_filter[0]) {
+		raw(w, "<p>Restricted to model version ");
+		text(w, r->version_filter);
+		out(w, " (--model-version): %zu forecasts of other versions left out.</p>\n",
+		    r->pred_other_versions);
 	}
-	perf_row(w, &r->perf[0], "all");
-	raw(w, "</tbody></table></div>\n<p>");
-	out(w, "Last %d publications (targets from ", r->opts.naive_publications);
-	date(w, r->last_k_from);
-	out(w, "): %zu forecasts, RMSE ", r->last_k.n);
-	num(w, r->last_k.rmse, 4);
-	raw(w, " against ");
-	num(w, r->last_k.naive_rmse, 4);
-	raw(w, " for the last value.</p>\n");
+	judged_line(w, r);
+	raw(w, r->version_filter[0] ? "<h3>Model version " : "<h3>Every model version");
+	text(w, r->version_filter);
+	raw(w, "</h3>\n");
+	perf_table(w, r->perf, r->nperf, false);
+	last_k_line(w, r, &r->last_k);
 	error_chart(w, r, tmp);
+	for (size_t i = 0; i < r->nversions; i++)
+		version_section(w, r, &r->versions[i]);
 }
 
 /* ---- health ---- */
+
+static void quarantine_sources(hw *w, const mc_monitor_result *r)
+{
+	if (!r->nsources)
+		return;
+	raw(w, "<div class=\"tw\"><table><thead><tr><th>file</th><th>rows quarantined in the "
+	       "current window</th></tr></thead><tbody>\n");
+	for (size_t i = 0; i < r->nsources; i++) {
+		raw(w, "<tr><td>");
+		text(w, r->sources[i].source);
+		out(w, "</td><td class=\"n\">%lld</td></tr>\n", (long long)r->sources[i].rows);
+	}
+	raw(w, "</tbody></table></div>\n");
+}
 
 static void health(hw *w, const mc_monitor_result *r)
 {
@@ -519,14 +600,18 @@ static void health(hw *w, const mc_monitor_result *r)
 	date(w, r->today);
 	out(w, "; the limit is %d)</dd>\n<dt>quarantined rows</dt><dd>", r->opts.stale_days);
 	if (r->quarantined_cur >= 0)
-		out(w, "%lld in the current window, %lld in the reference window",
-		    (long long)r->quarantined_cur, (long long)r->quarantined_ref);
+		out(w,
+		    "%lld in the current window (%.2f%% of its rows), %lld in the reference "
+		    "window (%.2f%%)",
+		    (long long)r->quarantined_cur, 100 * r->quarantine_share_cur,
+		    (long long)r->quarantined_ref, 100 * r->quarantine_share_ref);
 	else
 		raw(w, "n/a (no database)");
 	out(w,
 	    "</dd>\n<dt>silent series</dt><dd>%zu of the %zu series with prices in the "
 	    "reference window have none in the last %d publications</dd>\n</dl>\n",
 	    r->nsilent, r->series_ref, r->opts.silent_publications);
+	quarantine_sources(w, r);
 	if (!r->nsilent)
 		return;
 	raw(w, "<div class=\"tw\"><table><thead><tr><th>state</th><th>city</th><th>milk type</th>"

@@ -23,6 +23,8 @@ void mc_monitor_opts_init(mc_monitor_opts *o)
 	o->min_rows = MC_MONITOR_MIN_ROWS;
 	o->stale_days = MC_MONITOR_STALE_DAYS;
 	o->silent_publications = MC_MONITOR_SILENT_PUBLICATIONS;
+	o->quarantine_share = MC_MONITOR_QUARANTINE_SHARE;
+	o->quarantine_ratio = MC_MONITOR_QUARANTINE_RATIO;
 	o->model_name = MC_MODEL_NAME;
 }
 
@@ -35,6 +37,13 @@ static mc_code check_opts(const mc_monitor_opts *o, mc_error *err)
 	if (!(o->rmse_tolerance >= 0) || o->stale_days < 0)
 		return mc_fail(err, MC_ERR_INVALID,
 			       "the RMSE tolerance and stale days must be >= 0");
+	if (!(o->quarantine_share >= 0 && o->quarantine_share < 1) || !(o->quarantine_ratio >= 0))
+		return mc_fail(err, MC_ERR_INVALID,
+			       "the quarantine share must be in [0, 1) and the ratio >= 0");
+	if (o->model_version &&
+	    (!o->model_version[0] ||
+	     strlen(o->model_version) >= sizeof(((mc_monitor_version *)0)->version)))
+		return mc_fail(err, MC_ERR_INVALID, "the model version must be 1 to 47 bytes");
 	return MC_OK;
 }
 
@@ -45,7 +54,12 @@ static void result_init(mc_monitor_result *r, const mc_monitor_opts *o)
 	r->opts.ncolumns = 0;
 	r->opts.predictions_dir = NULL;
 	r->opts.model_name = NULL;
+	r->opts.model_version = NULL;
+	snprintf(r->version_filter, sizeof r->version_filter, "%s",
+		 o->model_version ? o->model_version : "");
+	r->judged = -1;
 	r->share = r->drift_share = NAN;
+	r->quarantine_share_cur = r->quarantine_share_ref = NAN;
 	for (int h = 0; h <= MC_MAX_HORIZONS; h++)
 		r->perf[h].train_mae = r->perf[h].train_rmse = r->perf[h].train_naive_rmse = NAN;
 	mc_now_iso(r->generated_at, sizeof r->generated_at);
@@ -76,6 +90,8 @@ mc_code mc_monitor_run(const mc_table *lake, mc_store *store, const mc_monitor_o
 	if (!rc)
 		rc = mon_performance(lake, o, r, err);
 	if (!rc)
+		rc = mon_version_metrics(store, o, r, err);
+	if (!rc)
 		rc = mon_health(lake, &rows, store, o, r, err);
 	if (!rc)
 		rc = mon_rules(r, err);
@@ -105,6 +121,10 @@ void mc_monitor_result_free(mc_monitor_result *r)
 		free(r->silent[i].channel);
 	}
 	free(r->silent);
+	free(r->versions);
+	for (size_t i = 0; i < r->nsources; i++)
+		free(r->sources[i].source);
+	free(r->sources);
 	for (int i = 0; i < MC_RULE_COUNT; i++)
 		free(r->rules[i].details);
 	free(r);

@@ -3,7 +3,8 @@
  * directory (serve-*.jsonl from `milkcast serve`, batch-*.jsonl from
  * `milkcast predict`), each distinct forecast counted once, joined with the
  * price the lake holds for its series and target date, and scored next to
- * the last-value forecast it was made from (last_price).
+ * the last-value forecast it was made from (last_price): every version
+ * pooled and each model version apart (versions.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,48 +20,46 @@
 #include "milkcast/strmap.h"
 #include "monitor/monitor_int.h"
 
-/* Accumulators of one group: the model and the last value on the same rows. */
-typedef struct pair_acc {
-	mc_metrics_acc model, naive;
-} pair_acc;
-
 typedef struct perf_state {
 	const mc_monitor_opts *o;
 	mc_monitor_result *r;
 	mc_strmap *actual; /* series key + date → lake row */
 	const mc_table *lake;
-	mc_strmap *seen; /* forecasts already counted */
-	pair_acc by_h[MC_MAX_HORIZONS + 1], last_k;
-	size_t *day_n; /* per day of the current window */
+	mc_strmap *seen;   /* forecasts already counted */
+	mon_scores all;	   /* every version (or the filtered one) */
+	mon_versions *per; /* per model version */
+	size_t *day_n;	   /* per day of the current window */
 	double *day_abs, *day_naive_abs;
 } perf_state;
 
-static void pair_init(pair_acc *p)
+void mon_pair_init(mon_pair *p)
 {
 	mc_metrics_acc_init(&p->model);
 	mc_metrics_acc_init(&p->naive);
 }
 
-static void pair_add(pair_acc *p, double actual, double pred, double naive)
+void mon_pair_add(mon_pair *p, double actual, double pred, double naive)
 {
 	mc_metrics_acc_add(&p->model, actual, pred, NAN, NAN, naive);
 	mc_metrics_acc_add(&p->naive, actual, naive, NAN, NAN, NAN);
 }
 
-static void pair_finish(const pair_acc *p, mc_monitor_perf *out)
+void mon_pair_finish(const mon_pair *p, int h, mc_monitor_perf *out)
 {
 	mc_metrics m, n;
 	mc_metrics_acc_finish(&p->model, NAN, &m);
 	mc_metrics_acc_finish(&p->naive, NAN, &n);
-	out->n = m.n;
-	out->mae = m.mae;
-	out->rmse = m.rmse;
-	out->mape = m.mape;
-	out->bias = m.bias;
-	out->naive_mae = n.mae;
-	out->naive_rmse = n.rmse;
-	out->naive_mape = n.mape;
-	out->naive_bias = n.bias;
+	*out = (mc_monitor_perf){h,	 m.n,	 m.mae,	 m.rmse, m.mape, m.bias, n.mae,
+				 n.rmse, n.mape, n.bias, NAN,	 NAN,	 NAN};
+}
+
+void mon_scores_init(mon_scores *s)
+{
+	for (int h = 0; h <= MC_MAX_HORIZONS; h++)
+		mon_pair_init(&s->by_h[h]);
+	mon_pair_init(&s->last_k);
+	s->nperf = 1;
+	s->forecasts = 0;
 }
 
 /* ---- the lake's prices ---- */
@@ -176,18 +175,27 @@ static const char *parse_logged(json_t *j, logged *e)
 	return NULL;
 }
 
-static void add_joined(perf_state *st, const logged *e, double actual)
+/* A scored forecast into one group. */
+static void score(mon_scores *s, const mc_monitor_result *r, const logged *e, double actual)
+{
+	if (e->target >= r->last_k_from && r->last_k_from && e->target <= r->as_of)
+		mon_pair_add(&s->last_k, actual, e->price, e->last);
+	if (e->target < r->cur.from || e->target > r->cur.to || e->h > MC_MAX_HORIZONS)
+		return;
+	mon_pair_add(&s->by_h[0], actual, e->price, e->last);
+	mon_pair_add(&s->by_h[e->h], actual, e->price, e->last);
+	if ((size_t)e->h + 1 > s->nperf)
+		s->nperf = (size_t)e->h + 1;
+}
+
+static void add_joined(perf_state *st, mon_scores *version, const logged *e, double actual)
 {
 	mc_monitor_result *r = st->r;
-	if (e->target >= r->last_k_from && r->last_k_from && e->target <= r->as_of)
-		pair_add(&st->last_k, actual, e->price, e->last);
+	score(&st->all, r, e, actual);
+	score(version, r, e, actual);
 	if (e->target < r->cur.from || e->target > r->cur.to || e->h > MC_MAX_HORIZONS)
 		return;
 	r->pred_joined++;
-	pair_add(&st->by_h[0], actual, e->price, e->last);
-	pair_add(&st->by_h[e->h], actual, e->price, e->last);
-	if ((size_t)e->h + 1 > r->nperf)
-		r->nperf = (size_t)e->h + 1;
 	size_t day = (size_t)(e->target - r->cur.from);
 	st->day_n[day]++;
 	st->day_abs[day] += fabs(actual - e->price);
@@ -209,11 +217,20 @@ static mc_code take(perf_state *st, const logged *e, mc_error *err)
 	if (mc_strmap_put(st->seen, key, k, 0))
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	st->r->pred_unique++;
+	if (st->o->model_version && strcmp(st->o->model_version, e->version)) {
+		st->r->pred_other_versions++;
+		return MC_OK;
+	}
+	mon_scores *version = mon_versions_get(st->per, e->version);
+	if (!version)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	version->forecasts++;
+	st->all.forecasts++;
 	char ak[MON_KEY_MAX + 16];
 	if (e->target > st->r->as_of ||
 	    !mc_strmap_get(st->actual, ak, actual_key(series, n, e->target, ak), &row))
 		return MC_OK;
-	add_joined(st, e, MC_COL_F64(&st->lake->cols[MC_LAKE_PRICE])[row]);
+	add_joined(st, version, e, MC_COL_F64(&st->lake->cols[MC_LAKE_PRICE])[row]);
 	return MC_OK;
 }
 
@@ -324,19 +341,10 @@ static mc_code keep_points(perf_state *st, mc_error *err)
 static void finish(perf_state *st)
 {
 	mc_monitor_result *r = st->r;
-	if (r->nperf == 0)
-		r->nperf = 1;
-	for (size_t h = 0; h < r->nperf; h++) {
-		mc_monitor_perf *p = &r->perf[h];
-		double tm = p->train_mae, tr = p->train_rmse, tn = p->train_naive_rmse;
-		pair_finish(&st->by_h[h], p);
-		p->h = (int)h;
-		p->train_mae = tm;
-		p->train_rmse = tr;
-		p->train_naive_rmse = tn;
-	}
-	pair_finish(&st->last_k, &r->last_k);
-	r->last_k.train_mae = r->last_k.train_rmse = r->last_k.train_naive_rmse = NAN;
+	r->nperf = st->all.nperf;
+	for (size_t h = 0; h < r->nperf; h++)
+		mon_pair_finish(&st->all.by_h[h], (int)h, &r->perf[h]);
+	mon_pair_finish(&st->all.last_k, 0, &r->last_k);
 }
 
 static mc_code read_logs(perf_state *st, mc_error *err)
@@ -357,15 +365,14 @@ mc_code mon_performance(const mc_table *lake, const mc_monitor_opts *o, mc_monit
 			mc_error *err)
 {
 	perf_state st = {.o = o, .r = r, .lake = lake};
-	for (int h = 0; h <= MC_MAX_HORIZONS; h++)
-		pair_init(&st.by_h[h]);
-	pair_init(&st.last_k);
+	mon_scores_init(&st.all);
 	size_t days = (size_t)(r->cur.to - r->cur.from) + 1;
 	st.seen = mc_strmap_new(1024);
+	st.per = mon_versions_new();
 	st.day_n = calloc(days, sizeof *st.day_n);
 	st.day_abs = calloc(days, sizeof *st.day_abs);
 	st.day_naive_abs = calloc(days, sizeof *st.day_naive_abs);
-	mc_code rc = st.seen && st.day_n && st.day_abs && st.day_naive_abs
+	mc_code rc = st.seen && st.per && st.day_n && st.day_abs && st.day_naive_abs
 			     ? MC_OK
 			     : mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	if (!rc)
@@ -378,8 +385,11 @@ mc_code mon_performance(const mc_table *lake, const mc_monitor_opts *o, mc_monit
 		rc = keep_points(&st, err);
 	if (!rc)
 		finish(&st);
+	if (!rc)
+		rc = mon_versions_finish(st.per, r, err);
 	mc_strmap_free(st.actual);
 	mc_strmap_free(st.seen);
+	mon_versions_free(st.per);
 	free(st.day_n);
 	free(st.day_abs);
 	free(st.day_naive_abs);

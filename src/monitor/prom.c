@@ -69,7 +69,7 @@ static void drift_metrics(const mc_monitor_result *r, mc_buf *b)
 	}
 }
 
-enum { G_MAE, G_RMSE, G_BIAS, G_NAIVE_MAE, G_NAIVE_RMSE, G_TRAIN_RMSE, G_COUNT };
+enum { G_MAE, G_RMSE, G_BIAS, G_NAIVE_MAE, G_NAIVE_RMSE, G_TRAIN_RMSE, G_ROWS, G_COUNT };
 
 static double perf_value(const mc_monitor_perf *p, int g)
 {
@@ -79,39 +79,84 @@ static double perf_value(const mc_monitor_perf *p, int g)
 	case G_BIAS: return p->bias;
 	case G_NAIVE_MAE: return p->naive_mae;
 	case G_NAIVE_RMSE: return p->naive_rmse;
-	default: return p->train_rmse;
+	case G_TRAIN_RMSE: return p->train_rmse;
+	default: return (double)p->n;
 	}
+}
+
+/* `horizon="1"` or `horizon="all"`. */
+static void horizon_label(mc_buf *b, size_t h)
+{
+	if (h)
+		mc_buf_printf(b, "horizon=\"%zu\"", h);
+	else
+		mc_buf_printf(b, "horizon=\"all\"");
 }
 
 static void perf_metrics(const mc_monitor_result *r, mc_buf *b)
 {
-	static const char *const names[G_COUNT] = {
-		"milkcast_rolling_mae", "milkcast_rolling_rmse", "milkcast_rolling_bias",
-		"milkcast_naive_mae",	"milkcast_naive_rmse",	 "milkcast_training_test_rmse"};
+	static const char *const names[G_COUNT] = {"milkcast_rolling_mae",  "milkcast_rolling_rmse",
+						   "milkcast_rolling_bias", "milkcast_naive_mae",
+						   "milkcast_naive_rmse",   NULL,
+						   "milkcast_rolling_rows"};
 	static const char *const helps[G_COUNT] = {
-		"MAE of the logged forecasts in the current window.",
-		"RMSE of the logged forecasts in the current window.",
-		"Mean forecast minus actual in the current window.",
+		"MAE of the logged forecasts in the current window, every model version.",
+		"RMSE of the logged forecasts in the current window, every model version.",
+		"Mean forecast minus actual in the current window, every model version.",
 		"MAE of the last value on the same rows.",
 		"RMSE of the last value on the same rows.",
-		"The champion's test RMSE from training."};
+		NULL,
+		"Forecasts joined with published prices, by horizon."};
 	for (int k = 0; k < G_COUNT; k++) {
+		if (!names[k])
+			continue;
 		family(b, names[k], helps[k]);
 		for (size_t h = 0; h < r->nperf; h++) {
 			double v = perf_value(&r->perf[h], k);
 			if (!isfinite(v))
 				continue;
-			if (h)
-				mc_buf_printf(b, "%s{horizon=\"%zu\"} %.17g\n", names[k], h, v);
-			else
-				mc_buf_printf(b, "%s{horizon=\"all\"} %.17g\n", names[k], v);
+			mc_buf_printf(b, "%s{", names[k]);
+			horizon_label(b, h);
+			mc_buf_printf(b, "} %.17g\n", v);
 		}
 	}
-	family(b, "milkcast_rolling_rows", "Forecasts joined with published prices, by horizon.");
-	for (size_t h = 0; h < r->nperf; h++) {
-		char hz[16];
-		snprintf(hz, sizeof hz, h ? "%zu" : "all", h);
-		mc_buf_printf(b, "milkcast_rolling_rows{horizon=\"%s\"} %zu\n", hz, r->perf[h].n);
+}
+
+static void version_metrics(const mc_monitor_result *r, mc_buf *b)
+{
+	static const int g[5] = {G_MAE, G_RMSE, G_NAIVE_RMSE, G_ROWS, G_TRAIN_RMSE};
+	static const char *const names[5] = {
+		"milkcast_version_rolling_mae", "milkcast_version_rolling_rmse",
+		"milkcast_version_naive_rmse", "milkcast_version_rolling_rows",
+		"milkcast_training_test_rmse"};
+	static const char *const helps[5] = {
+		"MAE of one model version's forecasts in the current window.",
+		"RMSE of one model version's forecasts in the current window.",
+		"RMSE of the last value on the same rows as the version's forecasts.",
+		"One model version's forecasts joined with published prices.",
+		"The model version's own test RMSE from training."};
+	for (int k = 0; k < 5; k++) {
+		family(b, names[k], helps[k]);
+		for (size_t i = 0; i < r->nversions; i++) {
+			const mc_monitor_version *v = &r->versions[i];
+			for (size_t h = g[k] == G_TRAIN_RMSE; h < v->nperf; h++) {
+				double x = perf_value(&v->perf[h], g[k]);
+				if (!isfinite(x))
+					continue;
+				mc_buf_printf(b, "%s{model_version=\"", names[k]);
+				label(b, v->version);
+				mc_buf_printf(b, "\",");
+				horizon_label(b, h);
+				mc_buf_printf(b, "} %.17g\n", x);
+			}
+		}
+	}
+	family(b, "milkcast_version_judged",
+	       "1 for the model version whose forecasts the performance rules judge.");
+	if (r->judged >= 0) {
+		mc_buf_printf(b, "milkcast_version_judged{model_version=\"");
+		label(b, r->versions[r->judged].version);
+		mc_buf_printf(b, "\"} 1\n");
 	}
 }
 
@@ -131,6 +176,14 @@ static void health_metrics(const mc_monitor_result *r, mc_buf *b)
 			      "milkcast_quarantined_rows{window=\"current\"} %lld\n"
 			      "milkcast_quarantined_rows{window=\"reference\"} %lld\n",
 			      (long long)r->quarantined_cur, (long long)r->quarantined_ref);
+	family(b, "milkcast_quarantined_share",
+	       "Quarantined rows over quarantined plus lake rows, dated in each window.");
+	const char *const win[2] = {"current", "reference"};
+	const double share[2] = {r->quarantine_share_cur, r->quarantine_share_ref};
+	for (int i = 0; i < 2; i++)
+		if (isfinite(share[i]))
+			mc_buf_printf(b, "milkcast_quarantined_share{window=\"%s\"} %.17g\n",
+				      win[i], share[i]);
 	family(b, "milkcast_silent_series",
 	       "Series with prices in the reference window and none in the last publications.");
 	sample(b, "milkcast_silent_series", (double)r->nsilent);
@@ -152,6 +205,7 @@ mc_code mc_monitor_prom(const mc_monitor_result *r, mc_buf *out, mc_error *err)
 	size_t start = out->len;
 	drift_metrics(r, out);
 	perf_metrics(r, out);
+	version_metrics(r, out);
 	health_metrics(r, out);
 	alert_metrics(r, out);
 	if (!out->data) {

@@ -59,7 +59,8 @@ assert_eq "$(json_get "$J" "len(j['drift']['columns']) >= 20 and j['drift']['tes
 assert_eq "$(json_get "$J" "[(c['test'], c['drift']) for c in j['drift']['columns'] if c['column'] in ('price', 'state')]")" "[('wasserstein', True), ('jensenshannon', False)]" "price drifted, states did not"
 assert_eq "$(json_get "$J" "j['drift']['share'] == j['drift']['drifted'] / j['drift']['tested']")" True "drift share"
 assert_eq "$(json_get "$J" "(j['model']['version'], len(j['model']['run_id']))")" "('1', 32)" "champion"
-assert_eq "$(json_get "$J" "(j['health']['last_publication'], j['health']['days_since'], j['health']['quarantined'])")" "('2025-03-31', 0, {'current': 0, 'reference': 0})" "health"
+assert_eq "$(json_get "$J" "(j['health']['last_publication'], j['health']['days_since'], [j['health']['quarantined'][k] for k in ('current', 'reference', 'share_current', 'current_sources')])")" "('2025-03-31', 0, [0, 0, 0.0, []])" "health"
+assert_eq "$(json_get "$J" "[(r['evaluated'], r['fired']) for r in j['rules'] if r['rule'] == 'quarantine_spike']")" "[(True, False)]" "no quarantine spike on the shipped data"
 pass "reference 2024 vs 2025-Q1: both reports, every column tested (rules fired: $fired)"
 
 # Performance: recomputed from the logs and a lake export.
@@ -104,6 +105,12 @@ for h in p["horizons"]:
     got = (h["n"], h["mae"], h["rmse"], h["bias"], h["mape"], h["naive"]["mae"], h["naive"]["rmse"])
     want = (n, mae, rmse, bias, mape, nmae, nrmse)
     assert got[0] == want[0] and all(math.isclose(x, y, rel_tol=1e-9) for x, y in zip(got[1:], want[1:])), (got, want)
+    assert "training" not in h, "the pooled horizons mix versions: no training metrics"
+# One version here (the champion): its horizons are the pooled ones, next to its own test metrics.
+(v,) = p["versions"]
+assert (v["version"], v["champion"], v["judged"], p["judged"]) == ("1", True, True, {"version": "1", "by": "champion"}), v
+assert [(h["horizon"], h["n"], h["rmse"]) for h in v["horizons"]] == [(h["horizon"], h["n"], h["rmse"]) for h in p["horizons"]]
+for h in v["horizons"]:
     assert math.isclose(h["training"]["rmse"], trained["test_h%d_rmse" % h["horizon"]], rel_tol=1e-12)
 print("ok", {h: len(v) for h, v in rows.items()}, "duplicates", dup)
 EOF
