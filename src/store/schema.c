@@ -104,6 +104,43 @@ const char *const mc_schema_steps[] = {
 	"  attempts INTEGER NOT NULL DEFAULT 0, http_status INTEGER, error TEXT,"
 	"  suppressed_by INTEGER REFERENCES alerts_sent(id));"
 	"CREATE INDEX alerts_sent_key ON alerts_sent(channel, dedup_key, sent_at);",
+	/* 6: the flow engine: flow and task runs, their state histories, logs, the task cache
+	 * (see docs/internals/flow.md; times in ms) */
+	"CREATE TABLE flow_runs ("
+	"  id TEXT PRIMARY KEY, flow TEXT NOT NULL, parameters TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('Scheduled','Pending','Running','Completed',"
+	"    'Failed','Crashed','Cancelled','TimedOut')),"
+	"  message TEXT, created INTEGER NOT NULL, scheduled INTEGER, started INTEGER,"
+	"  ended INTEGER, pid INTEGER, pid_start INTEGER, hostname TEXT, heartbeat INTEGER,"
+	"  run_count INTEGER NOT NULL DEFAULT 0, cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	"  idempotency_key TEXT UNIQUE);"
+	"CREATE INDEX flow_runs_flow ON flow_runs(flow, created);"
+	"CREATE INDEX flow_runs_state ON flow_runs(state);"
+	"CREATE TABLE task_runs ("
+	"  id TEXT PRIMARY KEY, flow_run_id TEXT NOT NULL REFERENCES flow_runs(id),"
+	"  task TEXT NOT NULL, task_key TEXT NOT NULL DEFAULT '', task_version TEXT NOT NULL,"
+	"  position INTEGER NOT NULL, cache_key TEXT,"
+	"  state TEXT NOT NULL CHECK (state IN ('Pending','Running','Retrying','Completed',"
+	"    'Cached','Failed','TimedOut','Crashed','Cancelled')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0, result TEXT, error TEXT,"
+	"  started INTEGER, ended INTEGER, UNIQUE (flow_run_id, task, task_key));"
+	"CREATE TABLE flow_run_states ("
+	"  flow_run_id TEXT NOT NULL REFERENCES flow_runs(id), seq INTEGER NOT NULL,"
+	"  state TEXT NOT NULL, time INTEGER NOT NULL, message TEXT,"
+	"  PRIMARY KEY (flow_run_id, seq));"
+	"CREATE TABLE task_run_states ("
+	"  task_run_id TEXT NOT NULL REFERENCES task_runs(id), seq INTEGER NOT NULL,"
+	"  state TEXT NOT NULL, time INTEGER NOT NULL, message TEXT,"
+	"  PRIMARY KEY (task_run_id, seq));"
+	"CREATE TABLE flow_logs ("
+	"  id INTEGER PRIMARY KEY, flow_run_id TEXT NOT NULL REFERENCES flow_runs(id),"
+	"  task_run_id TEXT REFERENCES task_runs(id), time INTEGER NOT NULL,"
+	"  level INTEGER NOT NULL, message TEXT NOT NULL);"
+	"CREATE INDEX flow_logs_run ON flow_logs(flow_run_id, id);"
+	"CREATE TABLE task_cache ("
+	"  cache_key TEXT PRIMARY KEY, task TEXT NOT NULL, task_version TEXT NOT NULL,"
+	"  result TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER,"
+	"  flow_run_id TEXT, task_run_id TEXT);",
 };
 
 const int mc_schema_count = (int)(sizeof mc_schema_steps / sizeof *mc_schema_steps);
