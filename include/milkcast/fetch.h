@@ -9,7 +9,7 @@
  * prints: attempts are reported through the optional log callback.
  *
  * Threads: call mc_fetch_global_init() once before starting threads and
- * mc_fetch_global_cleanup() after they end (libcurl's global state).  An
+ * mc_fetch_global_cleanup() after they end (it loads libcurl, see httpc.h).  An
  * mc_fetcher belongs to one thread at a time; separate fetchers may run in
  * parallel.  The building blocks at the end are pure and thread-safe.
  */
@@ -78,7 +78,7 @@ static inline bool mc_fetch_have_file(const mc_fetch_result *r)
 	       r->status == MC_FETCH_REPLACED;
 }
 
-/* libcurl's global set-up and tear-down; reference-counted, not thread-safe. */
+/* Load libcurl (errors say when it cannot be) and count the users; not thread-safe. */
 mc_code mc_fetch_global_init(mc_error *err);
 void mc_fetch_global_cleanup(void);
 

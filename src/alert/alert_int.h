@@ -48,7 +48,7 @@ void alert_format_time(int64_t ms, char *out, size_t n);
  * "<redacted>". */
 void alert_redact(char *s, size_t cap, const char *secret);
 
-/* --- http.c: one JSON POST with the retry policy (the only libcurl user here) ---- */
+/* --- http.c: one JSON POST with the retry policy (over src/http) ----------------- */
 
 typedef struct alert_http alert_http;
 

@@ -1,13 +1,11 @@
 /*
- * The S3 backend of the artifact store: SigV4-signed requests over libcurl,
+ * The S3 backend of the artifact store: SigV4-signed requests through src/http,
  * retried on transport errors, 5xx, throttling and failed integrity checks;
  * single PUTs with Content-MD5, multipart uploads above the part size
  * (aborted on failure), GET bodies checked against their MD5 ETag,
  * ListObjectsV2 pages parsed with libxml2.  Errors name the key, the s3://
  * URI, the HTTP status and S3 error code, never a credential.
  */
-#include <curl/curl.h>
-#include <errno.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdio.h>
@@ -15,28 +13,26 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "artifact/s3_int.h"
+#include "milkcast/httpc.h"
 #include "milkcast/sha256.h"
 #include "milkcast/sigv4.h"
 
+#define BACKOFF_MAX_MS 20000
+#define REPLY_MAX ((size_t)16 << 20)
+
 typedef struct s3_store {
 	s3_config cfg;
-	CURL *curl;
-	uint64_t rng;
-	char errbuf[CURL_ERROR_SIZE];
+	mc_httpc *http;
 } s3_store;
 
-typedef struct s3_resp {
-	long status;
-	int attempts;
-	curl_off_t content_length;
-	mc_buf body;
-	char etag[80];
-	bool etag_not_md5; /* SSE-KMS or SSE-C: the ETag is not the MD5 of the bytes */
-	bool over_cap;
-} s3_resp;
+/* The signed header lines of one attempt (they hold the signature: wiped after). */
+typedef struct s3_headers {
+	mc_buf text; /* the lines, each ending in NUL */
+	const char *lines[8];
+	size_t n;
+} s3_headers;
 
 /*
  * One request: the object key is the full S3 key (prefix included), NULL for
@@ -59,44 +55,6 @@ typedef struct s3_req {
 
 /* --- one signed exchange -------------------------------------------------- */
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
-{
-	s3_resp *r = user;
-	if (mc_buf_append(&r->body, data, size * nmemb)) {
-		r->over_cap = true;
-		return 0;
-	}
-	return size * nmemb;
-}
-
-static void header_value(const char *h, size_t n, const char *name, char *out, size_t cap)
-{
-	size_t len = strlen(name);
-	if (n <= len || strncasecmp(h, name, len) != 0 || h[len] != ':')
-		return;
-	h += len + 1;
-	n -= len + 1;
-	while (n && (*h == ' ' || *h == '\t'))
-		h++, n--;
-	while (n && (h[n - 1] == '\r' || h[n - 1] == '\n' || h[n - 1] == ' '))
-		n--;
-	snprintf(out, cap, "%.*s", (int)n, h);
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
-{
-	s3_resp *r = user;
-	size_t n = size * nmemb;
-	char sse[32] = "", sse_c[32] = "";
-	header_value(data, n, "ETag", r->etag, sizeof r->etag);
-	header_value(data, n, "x-amz-server-side-encryption", sse, sizeof sse);
-	header_value(data, n, "x-amz-server-side-encryption-customer-algorithm", sse_c,
-		     sizeof sse_c);
-	if (strncmp(sse, "aws:kms", 7) == 0 || sse_c[0])
-		r->etag_not_md5 = true;
-	return n;
-}
-
 static mc_code url_for(s3_store *s, const s3_req *q, mc_buf *path, mc_buf *url)
 {
 	mc_code rc = mc_buf_printf(path, "%s/%s", s->cfg.base_path, q->key ? q->key : "");
@@ -114,8 +72,22 @@ static mc_code url_for(s3_store *s, const s3_req *q, mc_buf *path, mc_buf *url)
 	return rc;
 }
 
-/* Signed headers into a curl list; the secret only enters the HMAC. */
-static mc_code sign_headers(s3_store *s, const s3_req *q, const char *path, struct curl_slist **out,
+static mc_code add_line(s3_headers *out, size_t *offsets, const char *name, const char *value)
+{
+	offsets[out->n++] = out->text.len;
+	mc_code rc = mc_buf_printf(&out->text, "%s: %s", name, value);
+	return rc ? rc : mc_buf_putc(&out->text, '\0');
+}
+
+static void headers_release(s3_headers *h)
+{
+	if (h->text.data)
+		explicit_bzero(h->text.data, h->text.len);
+	mc_buf_release(&h->text);
+}
+
+/* The signed header lines; the secret only enters the HMAC. */
+static mc_code sign_headers(s3_store *s, const s3_req *q, const char *path, s3_headers *out,
 			    mc_error *err)
 {
 	char date[17], hash[65], md5b64[25] = "";
@@ -138,103 +110,19 @@ static mc_code sign_headers(s3_store *s, const s3_req *q, const char *path, stru
 	mc_code rc = mc_sigv4_sign(&req, &key, date, &so, err);
 	if (rc)
 		return rc;
-	mc_buf line = MC_BUF_INIT;
-	struct curl_slist *list = NULL;
-	for (size_t i = 0; !rc && i <= n; i++) {
-		mc_buf_reset(&line);
-		rc = i < n ? mc_buf_printf(&line, "%s: %s", h[i].name, h[i].value)
-			   : mc_buf_printf(&line, "Authorization: %s",
-					   (const char *)so.authorization.data);
-		struct curl_slist *l = rc ? NULL : curl_slist_append(list, (const char *)line.data);
-		if (!l)
-			rc = MC_ERR_NOMEM;
-		else
-			list = l;
-	}
-	struct curl_slist *l = rc ? NULL : curl_slist_append(list, "Expect:");
-	if (l && q->body)
-		l = curl_slist_append(l, "Content-Type: application/octet-stream");
-	if (!l)
-		rc = MC_ERR_NOMEM;
-	if (line.data)
-		memset(line.data, 0, line.len);
-	mc_buf_release(&line);
+	size_t offsets[8];
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = add_line(out, offsets, h[i].name, h[i].value);
+	if (!rc)
+		rc = add_line(out, offsets, "Authorization", (const char *)so.authorization.data);
+	if (!rc && q->body)
+		rc = add_line(out, offsets, "Content-Type", "application/octet-stream");
 	mc_sigv4_out_release(&so);
-	if (rc) {
-		curl_slist_free_all(list);
+	if (rc)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	}
-	*out = l;
+	for (size_t i = 0; i < out->n; i++)
+		out->lines[i] = (const char *)out->text.data + offsets[i];
 	return MC_OK;
-}
-
-static void set_options(s3_store *s, const s3_req *q, const char *url, struct curl_slist *hdrs,
-			s3_resp *r, const mc_artifact_opts *o)
-{
-	CURL *c = s->curl;
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "milkcast/" MC_VERSION);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout_s);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	if (strcmp(q->method, "HEAD") == 0) {
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	} else if (strcmp(q->method, "GET") != 0) {
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
-		if (q->body || strcmp(q->method, "POST") == 0) {
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body ? q->body : "");
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
-		}
-	}
-}
-
-static uint32_t next_random(s3_store *s)
-{
-	uint64_t z = (s->rng += 0x9E3779B97F4A7C15u);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-	return (uint32_t)((z ^ (z >> 31)) >> 32);
-}
-
-/* Full jitter: a random wait up to base * 2^attempt, capped at 20 s. */
-static void backoff(s3_store *s, long base_ms, int attempt)
-{
-	long cap = base_ms << (attempt < 16 ? attempt : 16);
-	if (cap > 20000)
-		cap = 20000;
-	long ms = cap / 2 + (long)(next_random(s) % (uint32_t)(cap / 2 + 1));
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static bool transient(CURLcode cc)
-{
-	switch (cc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-	case CURLE_SSL_CONNECT_ERROR: return true;
-	default: return false;
-	}
 }
 
 /* --- XML ------------------------------------------------------------------ */
@@ -287,7 +175,7 @@ static void add_attempts(mc_error *err, int attempts)
 }
 
 /* "HTTP 403 SignatureDoesNotMatch: The request signature ..." from an S3 error reply. */
-static mc_code http_error(const s3_resp *r, mc_error *err)
+static mc_code http_error(const mc_httpc_resp *r, mc_error *err)
 {
 	char code[128], msg[256];
 	error_fields(&r->body, code, msg);
@@ -304,7 +192,7 @@ static mc_code http_error(const s3_resp *r, mc_error *err)
  * What botocore's standard retry mode retries: 500, 502, 503, 504, and the
  * throttling and transient error codes whatever the status; and 429.
  */
-static bool retryable_status(const s3_resp *r)
+static bool retryable_status(const mc_httpc_resp *r)
 {
 	static const char *const codes[] = {
 		"SlowDown",
@@ -359,12 +247,27 @@ static bool is_md5_hex(const char *s)
 	return strlen(s) == 32 && strspn(s, "0123456789abcdefABCDEF") == 32;
 }
 
+/* The reply's ETag, unquoted ("" when none). */
+static void reply_etag(const mc_httpc_resp *r, char *out, size_t cap)
+{
+	const char *etag = mc_httpc_header(r, "ETag");
+	unquote(etag ? etag : "", out, cap);
+}
+
+/* Under SSE-KMS or SSE-C the ETag is not the MD5 of the bytes. */
+static bool etag_not_md5(const mc_httpc_resp *r)
+{
+	const char *sse = mc_httpc_header(r, "x-amz-server-side-encryption");
+	const char *sse_c = mc_httpc_header(r, "x-amz-server-side-encryption-customer-algorithm");
+	return (sse && strncmp(sse, "aws:kms", 7) == 0) || (sse_c && *sse_c);
+}
+
 /* The ETag of a plain upload is the MD5 of the bytes (not under SSE-KMS or SSE-C). */
-static mc_code check_etag(const s3_resp *r, const char *want, mc_error *err)
+static mc_code check_etag(const mc_httpc_resp *r, const char *want, mc_error *err)
 {
 	char got[80];
-	unquote(r->etag, got, sizeof got);
-	if (r->etag_not_md5)
+	reply_etag(r, got, sizeof got);
+	if (etag_not_md5(r))
 		return MC_OK;
 	if (!got[0])
 		return mc_fail(err, MC_ERR_NETWORK, "the server returned no ETag");
@@ -378,14 +281,14 @@ static mc_code check_etag(const s3_resp *r, const char *want, mc_error *err)
  * (a single-part upload, not SSE-KMS or SSE-C), with that MD5.  A multipart
  * object's ETag ("md5-N") cannot be checked without the part sizes.
  */
-static mc_code check_body(const s3_resp *r, mc_error *err)
+static mc_code check_body(const mc_httpc_resp *r, mc_error *err)
 {
 	if (r->content_length >= 0 && (uint64_t)r->content_length != r->body.len)
 		return mc_fail(err, MC_ERR_NETWORK, "truncated: received %zu of %lld bytes",
 			       r->body.len, (long long)r->content_length);
 	char etag[80], md5[33];
-	unquote(r->etag, etag, sizeof etag);
-	if (r->etag_not_md5 || !is_md5_hex(etag))
+	reply_etag(r, etag, sizeof etag);
+	if (etag_not_md5(r) || !is_md5_hex(etag))
 		return MC_OK;
 	md5_hex(r->body.data ? (const void *)r->body.data : "", r->body.len, md5);
 	if (strcasecmp(md5, etag) != 0)
@@ -399,7 +302,7 @@ static mc_code check_body(const s3_resp *r, mc_error *err)
  * An XML reply with the expected root ("*": any but <Error>); a 200 carrying
  * <Error> is a failure (and so retried).
  */
-static mc_code check_root(const s3_resp *r, const char *want, mc_error *err)
+static mc_code check_root(const mc_httpc_resp *r, const char *want, mc_error *err)
 {
 	xmlDoc *doc = parse_xml(&r->body);
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
@@ -418,7 +321,7 @@ static mc_code check_root(const s3_resp *r, const char *want, mc_error *err)
 		       want, r->body.len, got[0] ? "<" : "unparsable XML", got, got[0] ? ">" : "");
 }
 
-static mc_code check_reply(const s3_req *q, const s3_resp *r, mc_error *err)
+static mc_code check_reply(const s3_req *q, const mc_httpc_resp *r, mc_error *err)
 {
 	if (q->want_etag)
 		return check_etag(r, q->want_etag, err);
@@ -431,27 +334,32 @@ static mc_code check_reply(const s3_req *q, const s3_resp *r, mc_error *err)
 
 /* --- one request, with retries ---------------------------------------------- */
 
-static mc_code attempt(s3_store *s, const mc_artifact_opts *o, const s3_req *q, s3_resp *r,
-		       CURLcode *cc, mc_error *err)
+static mc_code attempt(s3_store *s, const mc_artifact_opts *o, const s3_req *q, mc_httpc_resp *r,
+		       mc_error *err)
 {
 	mc_buf path = MC_BUF_INIT, url = MC_BUF_INIT;
-	struct curl_slist *hdrs = NULL;
+	s3_headers hd = {.text = MC_BUF_INIT};
 	mc_code rc = url_for(s, q, &path, &url);
 	if (rc) {
 		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	} else if (!(rc = sign_headers(s, q, (const char *)path.data, &hdrs, err))) {
-		mc_buf_reset(&r->body);
-		r->etag[0] = '\0';
-		r->etag_not_md5 = r->over_cap = false;
-		s->errbuf[0] = '\0';
-		set_options(s, q, (const char *)url.data, hdrs, r, o);
-		*cc = curl_easy_perform(s->curl);
-		r->status = 0;
-		r->content_length = -1;
-		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
-		curl_easy_getinfo(s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &r->content_length);
+	} else if (!(rc = sign_headers(s, q, (const char *)path.data, &hd, err))) {
+		bool head = strcmp(q->method, "HEAD") == 0;
+		mc_httpc_req req = {
+			.method = q->method,
+			.url = (const char *)url.data,
+			.headers = hd.lines,
+			.n_headers = hd.n,
+			.body = q->body,
+			.body_len = q->body_len,
+			.connect_timeout_ms = 15000,
+			.timeout_ms = o->timeout_s * 1000,
+			.max_body = head	   ? 0
+				    : q->max_bytes ? q->max_bytes
+						   : REPLY_MAX,
+		};
+		mc_httpc_perform(s->http, &req, r, NULL);
 	}
-	curl_slist_free_all(hdrs);
+	headers_release(&hd);
 	mc_buf_release(&path);
 	mc_buf_release(&url);
 	return rc;
@@ -463,39 +371,38 @@ static mc_code attempt(s3_store *s, const mc_artifact_opts *o, const s3_req *q, 
  * opts.retries more times.  MC_OK when an HTTP status came back (and a 2xx
  * passed its check); the caller judges the status.
  */
-static mc_code perform(mc_artifact_store *st, const s3_req *q, s3_resp *r, mc_error *err)
+static mc_code perform(mc_artifact_store *st, const s3_req *q, mc_httpc_resp *r, mc_error *err)
 {
 	s3_store *s = st->backend;
-	r->body.max = q->max_bytes ? q->max_bytes : ((size_t)16 << 20);
-	for (r->attempts = 1;; r->attempts++) {
-		CURLcode cc = CURLE_OK;
-		mc_code rc = attempt(s, &st->opts, q, r, &cc, err);
+	for (int n = 1;; n++) {
+		mc_code rc = attempt(s, &st->opts, q, r, err);
+		r->attempts = n;
 		if (rc)
 			return rc;
+		if (r->failure == MC_HTTPC_TOO_LARGE)
+			return mc_fail(err, MC_ERR_LIMIT, "the response exceeds %zu bytes",
+				       r->body.max);
 		bool again;
-		if (cc != CURLE_OK) {
-			if (r->over_cap || cc == CURLE_WRITE_ERROR)
-				return mc_fail(err, MC_ERR_LIMIT, "the response exceeds %zu bytes",
-					       r->body.max);
-			rc = mc_fail(err, MC_ERR_NETWORK, "%s",
-				     s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
-			again = transient(cc);
+		if (r->failure != MC_HTTPC_NONE) {
+			rc = mc_fail(err, MC_ERR_NETWORK, "%s", r->detail);
+			again = mc_httpc_retryable(r);
 		} else if (r->status >= 200 && r->status < 300) {
 			rc = check_reply(q, r, err);
 			again = rc != MC_OK && rc != MC_ERR_NOMEM;
 		} else {
 			again = retryable_status(r);
 		}
-		if (again && r->attempts <= st->opts.retries) {
-			backoff(s, st->opts.backoff_ms, r->attempts - 1);
+		if (again && n <= st->opts.retries) {
+			mc_httpc_sleep_ms(mc_httpc_backoff_ms(st->opts.backoff_ms, BACKOFF_MAX_MS,
+							      n - 1, mc_httpc_random(s->http)));
 			continue;
 		}
-		if (rc && cc != CURLE_OK && err) {
-			size_t n = strlen(err->msg);
-			snprintf(err->msg + n, sizeof err->msg - n, " (%d attempt%s)", r->attempts,
-				 r->attempts == 1 ? "" : "s");
+		if (rc && r->failure != MC_HTTPC_NONE && err) {
+			size_t len = strlen(err->msg);
+			snprintf(err->msg + len, sizeof err->msg - len, " (%d attempt%s)", n,
+				 n == 1 ? "" : "s");
 		} else if (rc) {
-			add_attempts(err, r->attempts);
+			add_attempts(err, n);
 		}
 		return rc;
 	}
@@ -513,12 +420,6 @@ static char *full_key(mc_artifact_store *st, const char *key)
 	return k;
 }
 
-static void resp_init(s3_resp *r)
-{
-	memset(r, 0, sizeof *r);
-	mc_buf_init(&r->body, 0);
-}
-
 static mc_code put_single(mc_artifact_store *st, const char *k, const void *p, size_t n,
 			  mc_error *err)
 {
@@ -530,12 +431,12 @@ static mc_code put_single(mc_artifact_store *st, const char *k, const void *p, s
 		    .body_len = n,
 		    .send_md5 = true,
 		    .want_etag = md5};
-	s3_resp r;
-	resp_init(&r);
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
 	mc_code rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 200)
 		rc = http_error(&r, err);
-	mc_buf_release(&r.body);
+	mc_httpc_resp_release(&r);
 	return rc;
 }
 
@@ -553,8 +454,8 @@ static mc_code mp_create(mc_artifact_store *st, const char *k, multipart *m, mc_
 		    .query = qp,
 		    .n_query = 1,
 		    .want_root = "InitiateMultipartUploadResult"};
-	s3_resp r;
-	resp_init(&r);
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
 	mc_code rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 200)
 		rc = http_error(&r, err);
@@ -569,7 +470,7 @@ static mc_code mp_create(mc_artifact_store *st, const char *k, multipart *m, mc_
 	}
 	if (rc)
 		mc_error_prefix(err, "CreateMultipartUpload: ");
-	mc_buf_release(&r.body);
+	mc_httpc_resp_release(&r);
 	return rc;
 }
 
@@ -588,14 +489,14 @@ static mc_code mp_part(mc_artifact_store *st, const char *k, multipart *m, size_
 		    .body_len = n,
 		    .send_md5 = true,
 		    .want_etag = m->etags[i]};
-	s3_resp r;
-	resp_init(&r);
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
 	mc_code rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 200)
 		rc = http_error(&r, err);
 	if (rc)
 		mc_error_prefix(err, "part %zu of %zu: ", i + 1, m->n_parts);
-	mc_buf_release(&r.body);
+	mc_httpc_resp_release(&r);
 	return rc;
 }
 
@@ -643,8 +544,8 @@ static mc_code mp_complete(mc_artifact_store *st, const char *k, multipart *m, m
 		    .body = xml.data,
 		    .body_len = xml.len,
 		    .want_root = "*"};
-	s3_resp r;
-	resp_init(&r);
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
 	rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 200)
 		rc = http_error(&r, err);
@@ -661,7 +562,7 @@ static mc_code mp_complete(mc_artifact_store *st, const char *k, multipart *m, m
 	}
 	if (rc)
 		mc_error_prefix(err, "CompleteMultipartUpload: ");
-	mc_buf_release(&r.body);
+	mc_httpc_resp_release(&r);
 	mc_buf_release(&xml);
 	return rc;
 }
@@ -671,12 +572,12 @@ static mc_code mp_abort(mc_artifact_store *st, const char *k, multipart *m, mc_e
 {
 	mc_sigv4_pair qp[] = {{"uploadId", m->upload_id}};
 	s3_req q = {.method = "DELETE", .key = k, .query = qp, .n_query = 1};
-	s3_resp r;
-	resp_init(&r);
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
 	mc_code rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 204 && r.status != 200 && r.status != 404)
 		rc = http_error(&r, err);
-	mc_buf_release(&r.body);
+	mc_httpc_resp_release(&r);
 	return rc;
 }
 
@@ -738,8 +639,8 @@ static mc_code s3_get(mc_artifact_store *st, const char *key, mc_buf *out, mc_er
 		    .verify_body = true};
 	if (out->max && out->max < q.max_bytes)
 		q.max_bytes = out->max;
-	s3_resp r;
-	resp_init(&r);
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
 	mc_code rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 200)
 		rc = http_error(&r, err);
@@ -750,7 +651,7 @@ static mc_code s3_get(mc_artifact_store *st, const char *key, mc_buf *out, mc_er
 		out->max = keep_max;
 		mc_buf_init(&r.body, 0);
 	}
-	mc_buf_release(&r.body);
+	mc_httpc_resp_release(&r);
 	if (rc == MC_ERR_NOT_FOUND)
 		mc_fail(err, rc, "no artifact '%s' in '%s'", key, st->uri);
 	else if (rc)
@@ -765,15 +666,15 @@ static mc_code s3_exists(mc_artifact_store *st, const char *key, bool *exists, m
 	if (!k)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	s3_req q = {.method = "HEAD", .key = k};
-	s3_resp r;
-	resp_init(&r);
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
 	mc_code rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 200 && r.status != 404)
 		rc = http_error(&r, err);
 	*exists = !rc && r.status == 200;
 	if (rc)
 		mc_error_prefix(err, "cannot check '%s' in '%s': ", key, st->uri);
-	mc_buf_release(&r.body);
+	mc_httpc_resp_release(&r);
 	free(k);
 	return rc;
 }
@@ -784,14 +685,14 @@ static mc_code s3_del(mc_artifact_store *st, const char *key, mc_error *err)
 	if (!k)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	s3_req q = {.method = "DELETE", .key = k};
-	s3_resp r;
-	resp_init(&r);
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
 	mc_code rc = perform(st, &q, &r, err);
 	if (!rc && r.status != 204 && r.status != 200 && r.status != 404)
 		rc = http_error(&r, err);
 	if (rc)
 		mc_error_prefix(err, "cannot delete '%s' from '%s': ", key, st->uri);
-	mc_buf_release(&r.body);
+	mc_httpc_resp_release(&r);
 	free(k);
 	return rc;
 }
@@ -837,8 +738,8 @@ static mc_code s3_list(mc_artifact_store *st, const char *prefix, mc_artifact_ke
 	char token[2048] = "";
 	size_t cap = 0;
 	mc_code rc = p ? MC_OK : mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	s3_resp r;
-	resp_init(&r);
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
 	for (int page = 0; !rc; page++) {
 		mc_sigv4_pair qp[] = {
 			{"list-type", "2"}, {"prefix", p}, {"continuation-token", token}};
@@ -856,7 +757,7 @@ static mc_code s3_list(mc_artifact_store *st, const char *prefix, mc_artifact_ke
 	}
 	if (rc)
 		mc_error_prefix(err, "cannot list '%s' in '%s': ", prefix, st->uri);
-	mc_buf_release(&r.body);
+	mc_httpc_resp_release(&r);
 	free(p);
 	return rc;
 }
@@ -866,10 +767,7 @@ static void s3_free(mc_artifact_store *st)
 	s3_store *s = st->backend;
 	if (!s)
 		return;
-	if (s->curl) {
-		curl_easy_cleanup(s->curl);
-		curl_global_cleanup();
-	}
+	mc_httpc_free(s->http);
 	s3_config_release(&s->cfg);
 	free(s);
 }
@@ -899,14 +797,5 @@ mc_code artifact_s3_open(mc_artifact_store *st, const char *rest, mc_error *err)
 		return rc;
 	st->opts.retries = s->cfg.retries;
 	st->opts.backoff_ms = s->cfg.backoff_ms;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return mc_fail(err, MC_ERR_NETWORK, "cannot initialise libcurl");
-	if (!(s->curl = curl_easy_init())) {
-		curl_global_cleanup();
-		return mc_fail(err, MC_ERR_NOMEM, "cannot create a libcurl handle");
-	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	s->rng = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 20 ^ (uint64_t)getpid() << 40;
-	return MC_OK;
+	return mc_httpc_new(&s->http, err);
 }

@@ -8,6 +8,7 @@
 #include <zip.h>
 
 #include "milkcast/date.h"
+#include "milkcast/httpc.h"
 
 enum {
 	EOCD_SIZE = 22,		  /* end-of-central-directory record without its comment */
@@ -38,14 +39,7 @@ char *mc_fetch_url(const char *base, int32_t date)
 
 long mc_fetch_backoff_ms(const mc_fetch_opts *o, int retry, uint32_t rnd)
 {
-	if (o->backoff_ms <= 0)
-		return 0;
-	long cap = o->backoff_max_ms > o->backoff_ms ? o->backoff_max_ms : o->backoff_ms;
-	long d = o->backoff_ms;
-	for (int i = 0; i < retry && d < cap; i++)
-		d = d > cap / 2 ? cap : d * 2;
-	long half = d / 2;
-	return half + (long)(rnd % (uint32_t)(d - half + 1));
+	return mc_httpc_backoff_ms(o->backoff_ms, o->backoff_max_ms, retry, rnd);
 }
 
 /* The media type of a Content-Type value, lowercased, without parameters or blanks. */

@@ -1,58 +1,47 @@
-/* The HTTP side of fetching: libcurl requests with retries, then the body is checked and stored. */
+/* The HTTP side of fetching: requests with retries through src/http, then the body is checked
+ * and stored. */
 #include "milkcast/fetch.h"
 
-#include <curl/curl.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "milkcast/buf.h"
 #include "milkcast/date.h"
 #include "milkcast/fsutil.h"
+#include "milkcast/httpc.h"
 
 struct mc_fetcher {
 	mc_fetch_opts opts;
 	char *base_url;
-	CURL *curl;
-	uint64_t rng;
-	char errbuf[CURL_ERROR_SIZE];
+	mc_httpc *http;
 };
 
-/* What one HTTP exchange produced. */
-typedef struct reply {
-	CURLcode cc;
-	long status;
-	curl_off_t content_length; /* -1 = not announced */
-	curl_off_t retry_after;	   /* seconds, 0 = none */
-	char content_type[128];
-	bool has_content_type;
-	bool over_cap;
-	int attempts;
-	mc_buf body;
-} reply;
+/* What the judge of one request (HEAD or GET, with its retries) needs. */
+typedef struct fetch_try {
+	mc_fetcher *f;
+	const char *method, *url;
+	mc_fetch_result *res;
+} fetch_try;
 
 static int global_refs;
 
 mc_code mc_fetch_global_init(mc_error *err)
 {
 	if (global_refs == 0) {
-		CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
-		if (cc != CURLE_OK)
-			return mc_fail(err, MC_ERR_NETWORK, "cannot initialise libcurl: %s",
-				       curl_easy_strerror(cc));
+		mc_code rc = mc_httpc_load(err);
+		if (rc)
+			return rc;
 	}
 	global_refs++;
 	return MC_OK;
 }
 
+/* libcurl itself stays loaded until the process ends (src/http). */
 void mc_fetch_global_cleanup(void)
 {
-	if (global_refs > 0 && --global_refs == 0)
-		curl_global_cleanup();
+	if (global_refs > 0)
+		global_refs--;
 }
 
 void mc_fetch_opts_init(mc_fetch_opts *o)
@@ -104,22 +93,6 @@ static void logf_(const mc_fetcher *f, const char *fmt, ...)
 	f->opts.log(f->opts.log_user, line);
 }
 
-/* splitmix64: jitter only needs to differ between processes, not to be secret. */
-static uint32_t next_random(mc_fetcher *f)
-{
-	uint64_t z = (f->rng += 0x9E3779B97F4A7C15u);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-	return (uint32_t)((z ^ (z >> 31)) >> 32);
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static mc_code check_opts(const mc_fetch_opts *o, mc_error *err)
 {
 	if (o->timeout_s <= 0 || o->connect_timeout_s <= 0)
@@ -144,14 +117,14 @@ mc_code mc_fetcher_new(const mc_fetch_opts *opts, mc_fetcher **out, mc_error *er
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	f->opts = *opts;
 	f->base_url = strdup(opts->base_url ? opts->base_url : MC_FETCH_DEFAULT_BASE_URL);
-	f->curl = curl_easy_init();
-	if (!f->base_url || !f->curl) {
+	if (!f->base_url) {
 		mc_fetcher_free(f);
-		return mc_fail(err, MC_ERR_NOMEM, "cannot create a libcurl handle");
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	f->rng = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 20 ^ (uint64_t)getpid() << 40;
+	if ((rc = mc_httpc_new(&f->http, err))) {
+		mc_fetcher_free(f);
+		return rc;
+	}
 	*out = f;
 	return MC_OK;
 }
@@ -160,185 +133,109 @@ void mc_fetcher_free(mc_fetcher *f)
 {
 	if (!f)
 		return;
-	if (f->curl)
-		curl_easy_cleanup(f->curl);
+	mc_httpc_free(f->http);
 	free(f->base_url);
 	free(f);
 }
 
-/* --- one HTTP exchange ---------------------------------------------------- */
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
-{
-	reply *r = user;
-	size_t n = size * nmemb;
-	if (mc_buf_append(&r->body, data, n) != MC_OK) {
-		r->over_cap = true;
-		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-	}
-	return n;
-}
-
-static void set_options(mc_fetcher *f, const char *url, bool head, reply *r)
-{
-	CURL *c = f->curl;
-	long connect_s = f->opts.connect_timeout_s < f->opts.timeout_s ? f->opts.connect_timeout_s
-								       : f->opts.timeout_s;
-	curl_easy_reset(c); /* keeps the connection cache */
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOBODY, head ? 1L : 0L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, f->opts.max_redirects);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "milkcast/" MC_VERSION);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, f->opts.timeout_s);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, f->errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->opts.max_bytes);
-}
-
-static void read_info(mc_fetcher *f, reply *r)
-{
-	r->status = 0;
-	r->content_length = -1;
-	r->retry_after = 0;
-	r->has_content_type = false;
-	curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_easy_getinfo(f->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &r->content_length);
-	curl_easy_getinfo(f->curl, CURLINFO_RETRY_AFTER, &r->retry_after);
-	char *ct = NULL;
-	if (curl_easy_getinfo(f->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) {
-		snprintf(r->content_type, sizeof r->content_type, "%s", ct);
-		r->has_content_type = true;
-	}
-}
-
-static void perform(mc_fetcher *f, const char *url, bool head, reply *r)
-{
-	mc_buf_reset(&r->body);
-	r->over_cap = false;
-	f->errbuf[0] = '\0';
-	set_options(f, url, head, r);
-	r->cc = curl_easy_perform(f->curl);
-	read_info(f, r);
-}
-
-/* Failures worth another attempt: the network or the server may do better later. */
-static bool transient(CURLcode cc)
-{
-	switch (cc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM: return true;
-	default: return false;
-	}
-}
-
-static bool over_cap(const reply *r)
-{
-	return r->over_cap || r->cc == CURLE_FILESIZE_EXCEEDED;
-}
+/* --- one request, with retries ---------------------------------------------- */
 
 /* A transport failure in words, for logs and the error message. */
-static void describe_failure(const mc_fetcher *f, const reply *r, char *out, size_t cap)
+static void describe_failure(const mc_fetcher *f, const mc_httpc_resp *r, char *out, size_t cap)
 {
-	const char *detail = f->errbuf[0] ? f->errbuf : curl_easy_strerror(r->cc);
-	if (over_cap(r) && f->opts.max_bytes % ((size_t)1 << 20) == 0)
+	bool too_large = r->failure == MC_HTTPC_TOO_LARGE;
+	if (too_large && f->opts.max_bytes % ((size_t)1 << 20) == 0)
 		snprintf(out, cap, "the body exceeds the %zu MiB size cap",
 			 f->opts.max_bytes >> 20);
-	else if (over_cap(r))
+	else if (too_large)
 		snprintf(out, cap, "the body exceeds the %zu-byte size cap", f->opts.max_bytes);
-	else if (r->cc == CURLE_OPERATION_TIMEDOUT)
-		snprintf(out, cap, "timed out after %ld s (%s)", f->opts.timeout_s, detail);
-	else if (r->cc == CURLE_PARTIAL_FILE)
-		snprintf(out, cap, "truncated download, the connection closed early (%s)", detail);
+	else if (r->failure == MC_HTTPC_TIMEOUT)
+		snprintf(out, cap, "timed out after %ld s (%s)", f->opts.timeout_s, r->detail);
+	else if (r->failure == MC_HTTPC_TRUNCATED)
+		snprintf(out, cap, "truncated download, the connection closed early (%s)",
+			 r->detail);
 	else
-		snprintf(out, cap, "%s", detail);
+		snprintf(out, cap, "%s", r->detail);
 }
 
-/* The wait before the next attempt, or -1 when Retry-After asks for too long. */
-static long retry_delay(mc_fetcher *f, const reply *r, int attempt)
+static void log_outcome(const fetch_try *t, const mc_httpc_resp *r, const char *what)
 {
-	long delay = mc_fetch_backoff_ms(&f->opts, attempt - 1, next_random(f));
-	if (r->cc != CURLE_OK || r->retry_after <= 0)
-		return delay;
-	if (r->retry_after > f->opts.retry_after_max_s)
-		return -1;
-	long asked = (long)r->retry_after * 1000;
-	return asked > delay ? asked : delay;
-}
-
-static void log_outcome(const mc_fetcher *f, const char *method, const char *url, const reply *r,
-			const char *what)
-{
-	if (r->cc != CURLE_OK || method[0] == 'H')
-		logf_(f, "%s %s: %s (attempt %d of %d)", method, url, what, r->attempts,
+	const mc_fetcher *f = t->f;
+	const char *type = mc_httpc_header(r, "Content-Type");
+	if (r->failure != MC_HTTPC_NONE || t->method[0] == 'H')
+		logf_(f, "%s %s: %s (attempt %d of %d)", t->method, t->url, what, r->attempts,
 		      f->opts.retries + 1);
 	else
-		logf_(f, "%s %s: %s, %zu bytes, Content-Type %s (attempt %d of %d)", method, url,
-		      what, r->body.len, r->has_content_type ? r->content_type : "absent",
-		      r->attempts, f->opts.retries + 1);
+		logf_(f, "%s %s: %s, %zu bytes, Content-Type %s (attempt %d of %d)", t->method,
+		      t->url, what, r->body.len, type ? type : "absent", r->attempts,
+		      f->opts.retries + 1);
+}
+
+/*
+ * After each attempt: count and log it; a retry waits at least what
+ * Retry-After asks, unless it asks for more than retry_after_max_s, which
+ * ends the fetch; the last failed attempt's error.
+ */
+static mc_code judge(void *user, const mc_httpc_resp *r, long *delay_ms, mc_error *err)
+{
+	fetch_try *t = user;
+	mc_fetcher *f = t->f;
+	t->res->requests++;
+	char what[sizeof r->detail + 128];
+	if (r->failure == MC_HTTPC_NONE) {
+		t->res->http_status = r->status;
+		snprintf(what, sizeof what, "HTTP %ld", r->status);
+	} else {
+		describe_failure(f, r, what, sizeof what);
+	}
+	bool asks = *delay_ms >= 0 && r->failure == MC_HTTPC_NONE && r->retry_after_s > 0;
+	if (asks && r->retry_after_s > f->opts.retry_after_max_s) {
+		log_outcome(t, r, what);
+		return mc_fail(err, MC_ERR_NETWORK,
+			       "%s with Retry-After %ld s (more than %ld s); giving up", what,
+			       r->retry_after_s, f->opts.retry_after_max_s);
+	}
+	if (asks && r->retry_after_s * 1000 > *delay_ms)
+		*delay_ms = r->retry_after_s * 1000;
+	if (*delay_ms >= 0) {
+		logf_(f, "%s %s: %s (attempt %d of %d); retrying in %.1f s%s", t->method, t->url,
+		      what, r->attempts, f->opts.retries + 1, (double)*delay_ms / 1000,
+		      asks ? " as Retry-After asks" : "");
+		return MC_OK;
+	}
+	log_outcome(t, r, what);
+	if (r->failure == MC_HTTPC_NONE)
+		return MC_OK;
+	if (r->attempts > 1)
+		return mc_fail(err, MC_ERR_NETWORK, "%s (%d attempts)", what, r->attempts);
+	return mc_fail(err, r->failure == MC_HTTPC_TOO_LARGE ? MC_ERR_LIMIT : MC_ERR_NETWORK, "%s",
+		       what);
 }
 
 /*
  * One request, retried on transport failures, 5xx and 429.  MC_OK when an
  * HTTP status came back (any status: the caller judges it), else an error.
  */
-static mc_code request(mc_fetcher *f, const char *method, const char *url, reply *r,
+static mc_code request(mc_fetcher *f, const char *method, const char *url, mc_httpc_resp *r,
 		       mc_fetch_result *res, mc_error *err)
 {
-	bool head = strcmp(method, "HEAD") == 0;
-	for (r->attempts = 1;; r->attempts++) {
-		perform(f, url, head, r);
-		res->requests++;
-		char what[CURL_ERROR_SIZE + 128];
-		bool again;
-		if (r->cc == CURLE_OK) {
-			res->http_status = r->status;
-			snprintf(what, sizeof what, "HTTP %ld", r->status);
-			again = r->status == 429 || (r->status >= 500 && r->status <= 599);
-		} else {
-			describe_failure(f, r, what, sizeof what);
-			again = transient(r->cc);
-		}
-		bool retry = again && r->attempts <= f->opts.retries;
-		long delay = retry ? retry_delay(f, r, r->attempts) : 0;
-		if (!retry || delay < 0) {
-			log_outcome(f, method, url, r, what);
-			if (retry)
-				return mc_fail(
-					err, MC_ERR_NETWORK,
-					"%s with Retry-After %ld s (more than %ld s); giving up",
-					what, (long)r->retry_after, f->opts.retry_after_max_s);
-			if (r->cc == CURLE_OK)
-				return MC_OK;
-			if (r->attempts > 1)
-				return mc_fail(err, MC_ERR_NETWORK, "%s (%d attempts)", what,
-					       r->attempts);
-			return mc_fail(err, over_cap(r) ? MC_ERR_LIMIT : MC_ERR_NETWORK, "%s",
-				       what);
-		}
-		logf_(f, "%s %s: %s (attempt %d of %d); retrying in %.1f s%s", method, url, what,
-		      r->attempts, f->opts.retries + 1, (double)delay / 1000,
-		      r->cc == CURLE_OK && r->retry_after > 0 ? " as Retry-After asks" : "");
-		sleep_ms(delay);
-	}
+	const mc_fetch_opts *o = &f->opts;
+	long connect_s = o->connect_timeout_s < o->timeout_s ? o->connect_timeout_s : o->timeout_s;
+	mc_httpc_req q = {
+		.method = method,
+		.url = url,
+		.connect_timeout_ms = connect_s * 1000,
+		.timeout_ms = o->timeout_s * 1000,
+		.max_redirects = o->max_redirects,
+		.max_body = o->max_bytes,
+	};
+	fetch_try t = {f, method, url, res};
+	mc_httpc_retry p = {.retries = o->retries,
+			    .backoff_ms = o->backoff_ms,
+			    .backoff_max_ms = o->backoff_max_ms,
+			    .judge = judge,
+			    .user = &t};
+	return mc_httpc_send(f->http, &q, &p, r, err);
 }
 
 /* --- a publication ---------------------------------------------------------- */
@@ -348,7 +245,7 @@ static bool unpublished(long status)
 	return status == 404 || status == 403 || status == 410;
 }
 
-static mc_code bad_status(const reply *r, mc_error *err)
+static mc_code bad_status(const mc_httpc_resp *r, mc_error *err)
 {
 	if (r->status == 429 || r->status >= 500)
 		return mc_fail(err, MC_ERR_NETWORK, "server error HTTP %ld after %d attempt%s",
@@ -356,18 +253,16 @@ static mc_code bad_status(const reply *r, mc_error *err)
 	return mc_fail(err, MC_ERR_NETWORK, "unexpected HTTP status %ld", r->status);
 }
 
-static void log_redirect(mc_fetcher *f, const char *url)
+static void log_redirect(mc_fetcher *f, const mc_httpc_resp *r, const char *url)
 {
-	long n = 0;
-	char *effective = NULL;
-	curl_easy_getinfo(f->curl, CURLINFO_REDIRECT_COUNT, &n);
-	curl_easy_getinfo(f->curl, CURLINFO_EFFECTIVE_URL, &effective);
+	long n = r->redirects;
+	const char *effective = r->final_url;
 	if (n > 0 && effective && strcmp(effective, url) != 0)
 		logf_(f, "followed %ld redirect%s to %s", n, n == 1 ? "" : "s", effective);
 }
 
 /* HEAD (or GET when HEAD is refused) then GET; leaves the body of a 200 in r. */
-static mc_code download(mc_fetcher *f, mc_fetch_result *res, reply *r, mc_error *err)
+static mc_code download(mc_fetcher *f, mc_fetch_result *res, mc_httpc_resp *r, mc_error *err)
 {
 	mc_code rc = request(f, "HEAD", res->url, r, res, err);
 	if (rc)
@@ -383,7 +278,7 @@ static mc_code download(mc_fetcher *f, mc_fetch_result *res, reply *r, mc_error 
 	rc = request(f, "GET", res->url, r, res, err);
 	if (rc)
 		return rc;
-	log_redirect(f, res->url);
+	log_redirect(f, r, res->url);
 	if (unpublished(r->status)) {
 		res->status = MC_FETCH_NOT_PUBLISHED;
 		return MC_OK;
@@ -391,14 +286,14 @@ static mc_code download(mc_fetcher *f, mc_fetch_result *res, reply *r, mc_error 
 	return r->status == 200 ? MC_OK : bad_status(r, err);
 }
 
-static mc_code check_and_store(mc_fetcher *f, const char *raw_dir, const reply *r,
+static mc_code check_and_store(mc_fetcher *f, const char *raw_dir, const mc_httpc_resp *r,
 			       mc_fetch_result *res, mc_error *err)
 {
 	if (r->content_length >= 0 && (uint64_t)r->content_length != (uint64_t)r->body.len)
 		return mc_fail(err, MC_ERR_NETWORK,
 			       "truncated download: received %zu of %lld announced bytes",
 			       r->body.len, (long long)r->content_length);
-	mc_code rc = mc_fetch_check_content_type(r->has_content_type ? r->content_type : NULL, err);
+	mc_code rc = mc_fetch_check_content_type(mc_httpc_header(r, "Content-Type"), err);
 	if (!rc)
 		rc = mc_fetch_check_xlsx(r->body.data, r->body.len, err);
 	if (!rc)
@@ -426,12 +321,12 @@ mc_code mc_fetcher_get(mc_fetcher *f, int32_t date, const char *raw_dir, mc_fetc
 	mc_code rc = result_init(f, date, raw_dir, res, err);
 	if (rc)
 		return rc;
-	reply r = {0};
-	mc_buf_init(&r.body, f->opts.max_bytes);
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
 	rc = download(f, res, &r, err);
 	if (!rc && res->status != MC_FETCH_NOT_PUBLISHED)
 		rc = check_and_store(f, raw_dir, &r, res, err);
-	mc_buf_release(&r.body);
+	mc_httpc_resp_release(&r);
 	if (rc) {
 		char iso[11];
 		mc_date_format_iso(date, iso);

@@ -1,65 +1,23 @@
 /* The Lambda Runtime API client and loop; see milkcast/lambda.h. */
 #include "milkcast/lambda.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
+
+#include "milkcast/httpc.h"
 
 #define API_PREFIX "/2018-06-01/runtime"
 /* The event can be as large as the request payload limit (6 MB) plus headroom. */
 #define MAX_EVENT ((size_t)7 * 1024 * 1024)
+#define MAX_REPLY ((size_t)64 * 1024)
 
 struct mc_lambda_runtime {
-	CURL *curl;
-	char base[300]; /* http://host:port/2018-06-01/runtime */
+	mc_httpc *http;	     /* one connection, reused */
+	char base[300];	     /* http://host:port/2018-06-01/runtime */
+	mc_httpc_resp event; /* the last `next`: its body is the event the handler reads */
 };
-
-typedef struct exchange {
-	mc_buf body;
-	mc_lambda_invocation *inv; /* headers land here on `next` */
-} exchange;
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	exchange *x = ud;
-	return mc_buf_append(&x->body, p, size * n) ? 0 : size * n;
-}
-
-/* Copy a header's value (trimmed) when its name matches. */
-static void header_value(const char *line, size_t n, const char *name, char *out, size_t cap)
-{
-	size_t k = strlen(name);
-	if (n <= k + 1 || strncasecmp(line, name, k) || line[k] != ':')
-		return;
-	const char *v = line + k + 1, *end = line + n;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-		end--;
-	snprintf(out, cap, "%.*s", (int)(end - v), v);
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-	exchange *x = ud;
-	size_t len = size * n;
-	if (!x->inv)
-		return len;
-	char deadline[32] = "";
-	header_value(p, len, "Lambda-Runtime-Aws-Request-Id", x->inv->request_id,
-		     sizeof x->inv->request_id);
-	header_value(p, len, "Lambda-Runtime-Invoked-Function-Arn", x->inv->function_arn,
-		     sizeof x->inv->function_arn);
-	header_value(p, len, "Lambda-Runtime-Trace-Id", x->inv->trace_id, sizeof x->inv->trace_id);
-	header_value(p, len, "Lambda-Runtime-Deadline-Ms", deadline, sizeof deadline);
-	if (*deadline)
-		x->inv->deadline_ms = strtoll(deadline, NULL, 10);
-	return len;
-}
 
 mc_code mc_lambda_runtime_open(const char *api, mc_lambda_runtime **out, mc_error *err)
 {
@@ -74,10 +32,12 @@ mc_code mc_lambda_runtime_open(const char *api, mc_lambda_runtime **out, mc_erro
 	mc_lambda_runtime *rt = calloc(1, sizeof *rt);
 	if (!rt)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	if (!(rt->curl = curl_easy_init())) {
+	mc_code rc = mc_httpc_new(&rt->http, err);
+	if (rc) {
 		free(rt);
-		return mc_fail(err, MC_ERR_NOMEM, "cannot start libcurl");
+		return rc;
 	}
+	mc_httpc_resp_init(&rt->event);
 	snprintf(rt->base, sizeof rt->base, "http://%s" API_PREFIX, api);
 	*out = rt;
 	return MC_OK;
@@ -87,49 +47,43 @@ void mc_lambda_runtime_free(mc_lambda_runtime *rt)
 {
 	if (!rt)
 		return;
-	curl_easy_cleanup(rt->curl);
+	mc_httpc_free(rt->http);
+	mc_httpc_resp_release(&rt->event);
 	free(rt);
 }
 
-/* One request to the API; *status gets the HTTP status. */
+/* One request to the API (a POST when there is a body); r->status gets the HTTP status. */
 static mc_code request(mc_lambda_runtime *rt, const char *path, const void *body, size_t n,
-		       const char *error_type, exchange *x, long *status, mc_error *err)
+		       const char *error_type, mc_httpc_resp *r, mc_error *err)
 {
-	CURL *c = rt->curl;
 	char url[600], type_header[200];
 	snprintf(url, sizeof url, "%s%s", rt->base, path);
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
-	struct curl_slist *h = NULL;
-	if (body) {
+	snprintf(type_header, sizeof type_header, "Lambda-Runtime-Function-Error-Type: %s",
+		 error_type ? error_type : "");
+	const char *headers[] = {"Content-Type: application/json", type_header};
+	mc_httpc_req q = {
+		.method = body ? "POST" : "GET",
+		.url = url,
+		.headers = headers,
+		.n_headers = body ? (error_type ? 2 : 1) : 0,
+		.body = body,
+		.body_len = n,
+		.connect_timeout_ms = 2000,
 		/* No timeout on `next`: the process may be frozen between events. */
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
-		h = curl_slist_append(h, "Content-Type: application/json");
-		h = curl_slist_append(h, "Expect:");
-		if (error_type) {
-			snprintf(type_header, sizeof type_header,
-				 "Lambda-Runtime-Function-Error-Type: %s", error_type);
-			h = curl_slist_append(h, type_header);
-		}
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	}
-	CURLcode cc = curl_easy_perform(c);
-	curl_slist_free_all(h);
-	if (cc != CURLE_OK)
+		.timeout_ms = body ? 30000 : 0,
+		.max_body = body ? MAX_REPLY : MAX_EVENT,
+	};
+	if (mc_httpc_perform(rt->http, &q, r, NULL))
 		return mc_fail(err, MC_ERR_NETWORK, "runtime API %s: %s", path,
-			       x->body.len >= x->body.max && x->body.max ? "event too large"
-									 : curl_easy_strerror(cc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+			       r->failure == MC_HTTPC_TOO_LARGE ? "event too large" : r->detail);
 	return MC_OK;
+}
+
+/* A reply header into a fixed field (empty when absent). */
+static void copy_header(const mc_httpc_resp *r, const char *name, char *out, size_t cap)
+{
+	const char *v = mc_httpc_header(r, name);
+	snprintf(out, cap, "%s", v ? v : "");
 }
 
 /* The error document Lambda expects: errorMessage, errorType, stackTrace. */
@@ -148,15 +102,14 @@ static mc_code post_error(mc_lambda_runtime *rt, const char *path, const char *t
 	char *doc = error_doc(type, message);
 	if (!doc)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	exchange x = {MC_BUF_INIT, NULL};
-	mc_buf_init(&x.body, 64 * 1024);
-	long status = 0;
-	mc_code rc = request(rt, path, doc, strlen(doc), type, &x, &status, err);
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
+	mc_code rc = request(rt, path, doc, strlen(doc), type, &r, err);
 	free(doc);
-	if (!rc && status != 202)
+	if (!rc && r.status != 202)
 		rc = mc_fail(err, MC_ERR_NETWORK, "runtime API %s answered %ld: %.200s", path,
-			     status, x.body.data ? (const char *)x.body.data : "");
-	mc_buf_release(&x.body);
+			     r.status, r.body.data ? (const char *)r.body.data : "");
+	mc_httpc_resp_release(&r);
 	return rc;
 }
 
@@ -176,24 +129,32 @@ mc_code mc_lambda_init_error(mc_lambda_runtime *rt, const mc_error *failure, mc_
 	return post_error(rt, "/init/error", type, failure->msg, err);
 }
 
-/* GET next: the event in x->body, its headers in *inv. */
-static mc_code next(mc_lambda_runtime *rt, exchange *x, mc_error *err)
+/* GET next: the event in rt->event's body, its headers in *inv. */
+static mc_code next(mc_lambda_runtime *rt, mc_lambda_invocation *inv, mc_error *err)
 {
-	long status = 0;
-	mc_buf_reset(&x->body);
-	memset(x->inv, 0, sizeof *x->inv);
-	mc_code rc = request(rt, "/invocation/next", NULL, 0, NULL, x, &status, err);
+	memset(inv, 0, sizeof *inv);
+	mc_httpc_resp *r = &rt->event;
+	mc_code rc = request(rt, "/invocation/next", NULL, 0, NULL, r, err);
 	if (rc)
 		return rc;
+	long status = r->status;
 	if (status != 200)
 		return mc_fail(err, MC_ERR_NETWORK, "runtime API /invocation/next answered %ld%s",
 			       status,
 			       status == 500 ? " (container error: the runtime must exit)" : "");
-	if (!*x->inv->request_id)
+	char deadline[32];
+	copy_header(r, "Lambda-Runtime-Aws-Request-Id", inv->request_id, sizeof inv->request_id);
+	copy_header(r, "Lambda-Runtime-Invoked-Function-Arn", inv->function_arn,
+		    sizeof inv->function_arn);
+	copy_header(r, "Lambda-Runtime-Trace-Id", inv->trace_id, sizeof inv->trace_id);
+	copy_header(r, "Lambda-Runtime-Deadline-Ms", deadline, sizeof deadline);
+	if (*deadline)
+		inv->deadline_ms = strtoll(deadline, NULL, 10);
+	if (!*inv->request_id)
 		return mc_fail(err, MC_ERR_FORMAT,
 			       "runtime API /invocation/next: no Lambda-Runtime-Aws-Request-Id");
-	x->inv->event = x->body.data ? x->body.data : (const uint8_t *)"";
-	x->inv->event_len = x->body.len;
+	inv->event = r->body.data ? r->body.data : (const uint8_t *)"";
+	inv->event_len = r->body.len;
 	return MC_OK;
 }
 
@@ -202,12 +163,12 @@ static mc_code respond(mc_lambda_runtime *rt, const char *id, const mc_buf *resp
 {
 	char path[200];
 	snprintf(path, sizeof path, "/invocation/%s/response", id);
-	exchange x = {MC_BUF_INIT, NULL};
-	mc_buf_init(&x.body, 64 * 1024);
-	long status = 0;
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
 	mc_code rc = request(rt, path, response->data ? (const void *)response->data : "",
-			     response->len, NULL, &x, &status, err);
-	mc_buf_release(&x.body);
+			     response->len, NULL, &r, err);
+	long status = r.status;
+	mc_httpc_resp_release(&r);
 	if (rc)
 		return rc;
 	if (status == 413) {
@@ -244,16 +205,13 @@ mc_code mc_lambda_loop(mc_lambda_runtime *rt, mc_lambda_handler handler, void *u
 		       long max_invocations, mc_error *err)
 {
 	mc_lambda_invocation inv;
-	exchange x = {MC_BUF_INIT, &inv};
-	mc_buf_init(&x.body, MAX_EVENT);
 	mc_buf response = MC_BUF_INIT;
 	mc_code rc = MC_OK;
 	for (long done = 0; !rc && (max_invocations <= 0 || done < max_invocations); done++) {
-		rc = next(rt, &x, err);
+		rc = next(rt, &inv, err);
 		if (!rc)
 			rc = handle_one(rt, handler, ud, &inv, &response, err);
 	}
 	mc_buf_release(&response);
-	mc_buf_release(&x.body);
 	return rc;
 }

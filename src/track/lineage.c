@@ -1,15 +1,14 @@
 /* The code lineage every run records: milkcast's version and commit, and the libraries'. */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 
+#include "milkcast/httpc.h"
 #include "milkcast/tracking.h"
 #include "milkcast/version.h"
 #include "milkcast/xgb.h"
 
 mc_code mc_run_tag_lineage(mc_store *s, const char *run, mc_error *err)
 {
-	const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
 	const struct {
 		const char *k;
 		const char *v;
@@ -23,7 +22,7 @@ mc_code mc_run_tag_lineage(mc_store *s, const char *run, mc_error *err)
 		{"milkcast.xgboost_version", mc_xgb_version()},
 		{"milkcast.sqlite_version", mc_store_sqlite_version()},
 		{"milkcast.jansson_version", JANSSON_VERSION},
-		{"milkcast.curl_version", curl ? curl->version : "unknown"},
+		{"milkcast.curl_version", mc_httpc_curl_version()}, /* loads libcurl */
 	};
 	mc_code rc = MC_OK;
 	for (size_t i = 0; i < sizeof tags / sizeof *tags && !rc; i++)

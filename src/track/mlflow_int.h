@@ -1,6 +1,6 @@
 /*
- * Internals of the MLflow export: the HTTP client (mlflow_http.c, the only
- * includer of libcurl in src/track) and the packing of a run's params, tags
+ * Internals of the MLflow export: the HTTP client (mlflow_http.c, over
+ * src/http) and the packing of a run's params, tags
  * and metrics into runs/log-batch requests (mlflow_batch.c).
  */
 #ifndef MC_TRACK_MLFLOW_INT_H
