@@ -1,4 +1,5 @@
 /* `milkcast serve`: the HTTP prediction service, its reload loop and graceful stop. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -23,7 +24,7 @@ static const mc_command_help help = {
 	"and on SIGHUP: a new model is loaded whole before it replaces the old one, and\n"
 	"one that fails to load is refused while the old one keeps serving.  SIGTERM and\n"
 	"SIGINT stop gracefully.  One JSON line per request goes to stderr or\n"
-	"--access-log FILE; every forecast served is logged to\n"
+	"--access-log FILE (none: nowhere); every forecast served is logged to\n"
 	"HOME/predictions/serve-DATE.jsonl.",
 };
 
@@ -92,7 +93,8 @@ static int parse(int argc, char **argv, mc_ctx *ctx, serve_args *a)
 		MC_OPT_INT(0, "poll", &a->poll, "SECONDS",
 			   "check the champion and the lake this often (5; 0 = only on SIGHUP)"),
 		MC_OPT_STRING(0, "access-log", &a->access_log, "FILE",
-			      "append the access log to FILE ('-' = stderr, the default)"),
+			      "append the access log to FILE ('-' = stderr, the default; "
+			      "'none' = no access log)"),
 		MC_OPT_INT(0, "timeout", &a->timeout, "SECONDS",
 			   "close connections idle or slow for this long (10)"),
 		MC_OPT_INT(0, "max-body", &a->max_body, "BYTES", "request body limit (1048576)"),
@@ -119,11 +121,18 @@ static int parse(int argc, char **argv, mc_ctx *ctx, serve_args *a)
 	return -1;
 }
 
-static int open_access_log(const char *path)
+/* The access log's descriptor: stderr, a file, or -1 for none (*failed when it cannot be opened).
+ */
+static int open_access_log(const char *path, bool *failed)
 {
+	*failed = false;
 	if (!path || !strcmp(path, "-"))
 		return STDERR_FILENO;
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (!strcmp(path, "none"))
+		return -1;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	*failed = fd < 0;
+	return fd;
 }
 
 /* ---- the loop ---- */
@@ -180,11 +189,13 @@ static int serve(mc_ctx *ctx, const serve_args *a, const sigset_t *signals)
 	ho.listen = a->listen;
 	ho.threads = (int)a->threads;
 	ho.timeout_s = (int)a->timeout;
-	ho.access_log_fd = open_access_log(a->access_log);
+	bool log_failed;
+	ho.access_log_fd = open_access_log(a->access_log, &log_failed);
 	mc_http_server *s = NULL;
-	if (ho.access_log_fd < 0)
-		mc_fail(&err, MC_ERR_IO, "cannot open '%s': %s", a->access_log, strerror(errno));
-	if (ho.access_log_fd < 0 || mc_http_server_start(r, &ho, &s, &err)) {
+	if (log_failed)
+		mc_fail(&err, MC_ERR_IO, "cannot open the access log '%s': %s", a->access_log,
+			strerror(errno));
+	if (log_failed || mc_http_server_start(r, &ho, &s, &err)) {
 		mc_router_free(r);
 		return mc_die_error(&err);
 	}
@@ -199,9 +210,25 @@ static int serve(mc_ctx *ctx, const serve_args *a, const sigset_t *signals)
 	mc_http_server_stop(s, 10.0);
 	mc_router_free(r);
 	serve_log("info", "stopped", NULL);
-	if (ho.access_log_fd != STDERR_FILENO)
+	if (ho.access_log_fd > STDERR_FILENO)
 		close(ho.access_log_fd);
 	return MC_EXIT_OK;
+}
+
+/*
+ * One OpenMP thread for the main thread, where models are loaded: XGBoost
+ * 1.7 reads a model's trees with a team of every CPU before the booster's
+ * nthread=1 (mc_xgb_load) applies, and the team's idle worker then spins
+ * beside the server (about 15 ms of CPU at start on two cores, half the
+ * start's CPU without it).  Requests predict on one thread each anyway.
+ * Looked up at run time: milkcast does not link OpenMP itself.
+ */
+static void one_openmp_thread(void)
+{
+	void (*set_threads)(int);
+	*(void **)&set_threads = dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+	if (set_threads)
+		set_threads(1);
 }
 
 int cmd_serve(int argc, char **argv, mc_ctx *ctx)
@@ -224,5 +251,6 @@ int cmd_serve(int argc, char **argv, mc_ctx *ctx)
 	sigaddset(&signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	one_openmp_thread();
 	return serve(ctx, &a, &signals);
 }

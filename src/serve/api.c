@@ -316,8 +316,14 @@ static bool unknown_series(const mc_served *m, const char *state, const char *ci
 }
 
 /* The served series the instance names, or an error (422 for bad kinds, 404 unknown). */
-static bool find_series(const mc_served *m, const instance *in, size_t *s, api_err *e)
+static bool find_series(mc_served *m, const instance *in, size_t *s, api_err *e)
 {
+	const char *const names[4] = {in->state, in->city, in->milk_type, in->channel};
+	long known = mc_served_names_get(m, names);
+	if (known >= 0) {
+		*s = (size_t)known;
+		return true;
+	}
 	mc_series_query q;
 	const char *field;
 	mc_error err = MC_ERROR_INIT;
@@ -341,6 +347,7 @@ static bool find_series(const mc_served *m, const instance *in, size_t *s, api_e
 			 q.channel, q.state, q.city);
 		return unknown_series(m, q.state, q.city, why, e);
 	}
+	mc_served_names_put(m, names, i);
 	*s = (size_t)i;
 	return true;
 }
@@ -350,26 +357,33 @@ static bool instance_as_of(const mc_served *m, const instance *in, int32_t *as_o
 {
 	const mc_panel *p = m->panel;
 	char f[96], first[11], last[11];
-	mc_date_format_iso(p->dates[0], first);
-	mc_date_format_iso(p->dates[p->ndates - 1], last);
-	if (in->as_of != INT32_MIN) {
-		field_name(in, "as_of", f, sizeof f);
-		if (in->as_of < p->dates[0] || in->as_of > p->dates[p->ndates - 1])
-			return fail(e, 422, "invalid_field", f,
+	long k = in->date != INT32_MIN ? mc_panel_date_index(p, in->date - 1) : 0;
+	bool given = in->as_of != INT32_MIN;
+	if ((given && (in->as_of < p->dates[0] || in->as_of > p->dates[p->ndates - 1])) ||
+	    (!given && k < 0)) { /* the names and dates of the message only now */
+		mc_date_format_iso(p->dates[0], first);
+		mc_date_format_iso(p->dates[p->ndates - 1], last);
+		field_name(in, given ? "as_of" : in->original ? in->day_key : "date", f, sizeof f);
+		return given ? fail(e, 422, "invalid_field", f,
 				    "'%s' must be from %s (the first data) to %s (the latest)", f,
-				    first, last);
-		*as_of = in->as_of;
-	} else if (in->date != INT32_MIN) {
-		long k = mc_panel_date_index(p, in->date - 1);
-		field_name(in, in->original ? in->day_key : "date", f, sizeof f);
-		if (k < 0)
-			return fail(e, 422, "invalid_field", f,
+				    first, last)
+			     : fail(e, 422, "invalid_field", f,
 				    "the date must be after %s, the first data", first);
-		*as_of = p->dates[k];
-	} else {
-		*as_of = m->latest->as_of;
 	}
+	*as_of = given ? in->as_of : in->date != INT32_MIN ? p->dates[k] : m->latest->as_of;
 	return true;
+}
+
+/*
+ * A deferred model (its snapshot serves, the lake holds the same data and
+ * older) answers only as of its latest data; other dates need the lake's
+ * history (the caller then asks mc_router_history and tries again).
+ */
+static bool latest_only(const mc_served *m, int32_t as_of, api_err *e)
+{
+	return !m->lake_deferred || as_of == m->latest->as_of ||
+	       fail(e, 503, "history_unavailable", NULL,
+		    "the lake's history before the model's snapshot cannot be read now");
 }
 
 /* Which of the series' forecast rows the instance asks for (0-based horizon). */
@@ -435,7 +449,7 @@ static bool answer_instance(mc_served *m, const instance *in, set_cache *c, answ
 	int32_t as_of = 0;
 	int j = 0;
 	if (!find_series(m, in, &s, e) || !instance_as_of(m, in, &as_of, e) ||
-	    !get_set(m, as_of, c, e))
+	    !latest_only(m, as_of, e) || !get_set(m, as_of, c, e))
 		return false;
 	long row = c->set->first[s];
 	if (row < 0) {
@@ -477,6 +491,14 @@ static json_t *answer_json(const mc_served *m, const answer *a)
 	return o;
 }
 
+/* s into dst[cap], cut to cap - 1 bytes as snprintf would. */
+static void copy_text(char *dst, size_t cap, const char *s)
+{
+	size_t n = strnlen(s, cap - 1);
+	memcpy(dst, s, n);
+	dst[n] = 0;
+}
+
 /* Count the forecasts served and queue them for the prediction log. */
 static void record(mc_router *r, const mc_served *m, const mc_forecast *f, int route,
 		   int64_t now_ms)
@@ -495,11 +517,11 @@ static void record(mc_router *r, const mc_served *m, const mc_forecast *f, int r
 			      .upper = f->upper,
 			      .last = f->last,
 			      .route = (uint8_t)route};
-	snprintf(e.state, sizeof e.state, "%s", ps->state);
-	snprintf(e.city, sizeof e.city, "%s", ps->city);
-	snprintf(e.milk_type, sizeof e.milk_type, "%s", ps->milk_type);
-	snprintf(e.channel, sizeof e.channel, "%s", ps->channel);
-	snprintf(e.version, sizeof e.version, "%s", m->version);
+	copy_text(e.state, sizeof e.state, ps->state);
+	copy_text(e.city, sizeof e.city, ps->city);
+	copy_text(e.milk_type, sizeof e.milk_type, ps->milk_type);
+	copy_text(e.channel, sizeof e.channel, ps->channel);
+	copy_text(e.version, sizeof e.version, m->version);
 	mc_predlog_push(r->log, &e);
 }
 
@@ -531,6 +553,175 @@ static json_t *answers_json(const mc_served *m, const answer *a, size_t n, bool 
 	for (size_t i = 0; list && i < n; i++)
 		json_array_append_new(list, answer_json(m, &a[i]));
 	return json_pack("{s:o, s:o}", "model", mc_model_json(m), "predictions", list);
+}
+
+/* ---- the fast path: one flat object answered without jansson ---- */
+
+#define FAST_MAX_BODY 2048
+
+static bool flat_name(const mc_flat_member *m, size_t n, const char *key, const char **out)
+{
+	const mc_flat_member *v = mc_flat_get(m, n, key);
+	*out = v ? v->str : NULL;
+	return v && v->type == MC_FLAT_STRING && v->len <= 200;
+}
+
+static bool flat_int(const mc_flat_member *m, size_t n, const char *key, long lo, long hi,
+		     long *out)
+{
+	const mc_flat_member *v = mc_flat_get(m, n, key);
+	*out = v ? (long)v->ival : 0;
+	return v && v->type == MC_FLAT_INT && v->ival >= lo && v->ival <= hi;
+}
+
+static bool flat_date(const mc_flat_member *m, size_t n, const char *key, int32_t *out)
+{
+	const mc_flat_member *v = mc_flat_get(m, n, key);
+	*out = INT32_MIN;
+	return !v || (v->type == MC_FLAT_STRING && v->len <= 200 && mc_date_parse_iso(v->str, out));
+}
+
+/* What parse_instance() reads from the same object, when it would read it without an error. */
+static bool flat_instance(const mc_flat_member *m, size_t n, int horizons, instance *in)
+{
+	long h = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!known_key(m[i].key))
+			return false;
+	if (!flat_name(m, n, "state", &in->state) || !flat_name(m, n, "city", &in->city) ||
+	    !flat_name(m, n, "milk_type", &in->milk_type) ||
+	    !flat_name(m, n, "channel", &in->channel) || !flat_date(m, n, "date", &in->date) ||
+	    !flat_date(m, n, "as_of", &in->as_of) ||
+	    (mc_flat_get(m, n, "horizon") && !flat_int(m, n, "horizon", 1, horizons, &h)))
+		return false;
+	in->horizon = (int)h;
+	return true;
+}
+
+static bool flat_price(const mc_flat_member *m, size_t n, const char *key)
+{
+	const mc_flat_member *v = mc_flat_get(m, n, key);
+	return !v || v->type != MC_FLAT_STRING;
+}
+
+/* What parse_original() reads from the same object, when it would read it without an error. */
+static bool flat_original(const mc_flat_member *m, size_t n, instance *in)
+{
+	static const char dia[] = "d\xc3\xad"
+				  "a",
+			  ano[] = "a\xc3\xb1o";
+	const char *dk = mc_flat_get(m, n, dia) || !mc_flat_get(m, n, "dia") ? dia : "dia",
+		   *yk = mc_flat_get(m, n, ano) || !mc_flat_get(m, n, "anio") ? ano : "anio";
+	long d, mo, y, wd;
+	if (!flat_name(m, n, "Estado", &in->state) || !flat_name(m, n, "Ciudad", &in->city) ||
+	    !flat_name(m, n, "Tipo", &in->milk_type) || !flat_name(m, n, "Canal", &in->channel) ||
+	    !flat_int(m, n, dk, 1, 31, &d) || !flat_int(m, n, "mes", 1, 12, &mo) ||
+	    !flat_int(m, n, yk, 2000, 2100, &y) ||
+	    (mc_flat_get(m, n, "dia_semana") && !flat_int(m, n, "dia_semana", 0, 6, &wd)) ||
+	    !flat_price(m, n, "Precio_lag1") || !flat_price(m, n, "Precio_mean7") ||
+	    !mc_date_valid_ymd((int)y, (int)mo, (int)d))
+		return false;
+	in->original = true;
+	in->day_key = dk;
+	in->date = mc_date_from_ymd((int)y, (int)mo, (int)d);
+	return true;
+}
+
+static bool member(mc_buf *b, const char *key)
+{
+	return mc_jw_raw(b, ",", 1) && mc_jw_string(b, key) && mc_jw_raw(b, ":", 1);
+}
+
+static bool member_date(mc_buf *b, const char *key, int32_t day)
+{
+	return member(b, key) && (day ? mc_jw_date(b, day) : mc_jw_raw(b, "null", 4));
+}
+
+/* The texts of this thread's recent numbers: the answers of a model repeat. */
+static _Thread_local mc_real_memo real_memo;
+
+static bool member_real(mc_buf *b, const char *key, double x, bool or_null)
+{
+	return member(b, key) && (isfinite(x) || !or_null ? mc_jw_real_memo(b, x, &real_memo)
+							  : mc_jw_raw(b, "null", 4));
+}
+
+/* answer_json() and its "model", as jansson prints them. */
+static bool answer_text(const mc_served *m, const answer *a, mc_buf *b)
+{
+	const mc_panel_series *ps = &m->panel->series[a->f.series];
+	return mc_jw_raw(b, "{\"state\":", 9) && mc_jw_string(b, ps->state) && member(b, "city") &&
+	       mc_jw_string(b, ps->city) && member(b, "milk_type") &&
+	       mc_jw_string(b, ps->milk_type) && member(b, "channel") &&
+	       mc_jw_string(b, ps->channel) && member_date(b, "as_of", a->f.as_of) &&
+	       member_date(b, "origin", a->f.origin) &&
+	       member_date(b, "target_date", a->f.target) && member(b, "horizon") &&
+	       mc_jw_int(b, a->f.h) && member_real(b, "price", a->f.price, false) &&
+	       member_real(b, "lower", a->f.lower, false) &&
+	       member_real(b, "upper", a->f.upper, false) &&
+	       member_real(b, "level", mc_bundle_level(m->bundle), false) &&
+	       member(b, "from_model") &&
+	       mc_jw_raw(b, a->f.from_model ? "true" : "false", a->f.from_model ? 4 : 5) &&
+	       member_real(b, "last_price", a->f.last, true) &&
+	       member_date(b, "last_date", a->last_date) &&
+	       (!isfinite(a->actual) || member_real(b, "actual", a->actual, false)) &&
+	       member(b, "model") && mc_jw_raw(b, "{\"name\":", 8) && mc_jw_string(b, m->name) &&
+	       member(b, "version") && mc_jw_string(b, m->version) && mc_jw_raw(b, "}}", 2);
+}
+
+static bool original_text(const answer *a, mc_buf *b)
+{
+	return mc_jw_raw(b, "{\"predicted_price\":", 19) &&
+	       mc_jw_real_memo(b, a->f.price, &real_memo) && mc_jw_raw(b, "}", 1);
+}
+
+/* The instance of a flat single-object body, when it has nothing unusual (names in scratch). */
+static bool fast_instance(const mc_served *m, const mc_http_request *req, char *scratch,
+			  instance *in, bool *original)
+{
+	mc_flat_member mem[MC_FLAT_MAX];
+	size_t n;
+	if (!req->body || !req->body_len || req->body_len > FAST_MAX_BODY ||
+	    !mc_flat_parse(req->body, req->body_len, scratch, FAST_MAX_BODY, mem, &n) ||
+	    mc_flat_get(mem, n, "instances"))
+		return false;
+	*original = mc_flat_get(mem, n, "Estado") || mc_flat_get(mem, n, "Ciudad") ||
+		    mc_flat_get(mem, n, "Tipo") || mc_flat_get(mem, n, "Canal");
+	return *original ? flat_original(mem, n, in) : flat_instance(mem, n, m->horizons, in);
+}
+
+/*
+ * The common request — one flat object, answered — without jansson: the
+ * same instance, the same answer_instance() and the same bytes as the
+ * general path.  False, with nothing done, for anything else (errors
+ * included), which the general path then answers.
+ */
+static bool predict_fast(mc_router *r, mc_served *m, const mc_http_request *req,
+			 mc_http_response *resp)
+{
+	char scratch[FAST_MAX_BODY];
+	instance in = {.date = INT32_MIN, .as_of = INT32_MIN};
+	bool original = false;
+	if (!r->fast_path || !fast_instance(m, req, scratch, &in, &original))
+		return false;
+	set_cache c = {NULL};
+	answer a;
+	api_err e = {0};
+	mc_buf b = MC_BUF_INIT;
+	bool ok = answer_instance(m, &in, &c, &a, &e) &&
+		  (original ? original_text(&a, &b) : answer_text(m, &a, &b));
+	mc_fcset_release(c.set);
+	json_decref(e.extra);
+	if (!ok) {
+		mc_buf_release(&b);
+		return false;
+	}
+	record(r, m, &a.f, MC_ROUTE_PREDICT, mc_now_unix_ms());
+	resp->status = 200;
+	resp->content_type = "application/json";
+	resp->body = (char *)mc_buf_detach(&b, &resp->body_len);
+	atomic_fetch_add_explicit(&r->fast_answers, 1, memory_order_relaxed);
+	return true;
 }
 
 /* ---- POST /v1/predict ---- */
@@ -602,31 +793,45 @@ static bool parse_body(const mc_http_request *req, json_t **doc, api_err *e)
 		    je.line, je.column, je.position, je.text);
 }
 
-void mc_api_predict(mc_router *r, const mc_http_request *req, mc_http_response *resp)
+/* The general path: any body, through jansson; false with e set when it is refused. */
+static bool predict_general(mc_router *r, mc_served *m, const mc_http_request *req,
+			    mc_http_response *resp, api_err *e)
 {
-	api_err e = {0};
 	json_t *doc = NULL;
 	batch b = {0};
 	answer *a = NULL;
-	mc_served *m = mc_router_acquire(r);
-	bool ok = m ? parse_body(req, &doc, &e) && classify(doc, r->max_instances, &b, &e)
-		    : fail(&e, 503, "not_ready", NULL, "no model is loaded");
+	bool ok = parse_body(req, &doc, e) && classify(doc, r->max_instances, &b, e);
 	size_t n = ok ? json_array_size(b.items) : 0;
 	if (ok && !(a = calloc(n, sizeof *a)))
-		ok = fail(&e, 500, "internal", NULL, "out of memory");
+		ok = fail(e, 500, "internal", NULL, "out of memory");
 	if (ok)
-		ok = answer_all(m, &b, a, &e);
+		ok = answer_all(m, &b, a, e);
 	if (ok) {
 		int64_t now = mc_now_unix_ms();
 		for (size_t i = 0; i < n; i++)
 			record(r, m, &a[i].f, MC_ROUTE_PREDICT, now);
 		mc_resp_json(resp, 200, answers_json(m, a, n, b.multi, b.original));
-	} else {
-		respond_error(resp, &e);
 	}
 	free(a);
 	json_decref(b.items);
 	json_decref(doc);
+	return ok;
+}
+
+void mc_api_predict(mc_router *r, const mc_http_request *req, mc_http_response *resp)
+{
+	api_err e = {0};
+	mc_served *m = mc_router_acquire(r);
+	bool ok = m ? predict_fast(r, m, req, resp) || predict_general(r, m, req, resp, &e)
+		    : fail(&e, 503, "not_ready", NULL, "no model is loaded");
+	if (!ok && m && m->lake_deferred) { /* older history, or an error to tell from it */
+		json_decref(e.extra);
+		memset(&e, 0, sizeof e);
+		m = mc_router_history(r, m);
+		ok = predict_fast(r, m, req, resp) || predict_general(r, m, req, resp, &e);
+	}
+	if (!ok)
+		respond_error(resp, &e);
 	mc_served_release(m);
 }
 
@@ -810,7 +1015,7 @@ static bool forecast_query(mc_router *r, mc_served *m, const mc_http_request *re
 	filters f;
 	set_cache c = {NULL};
 	if (!parse_query(req->query, buf, val, e) || !query_filters(m, val, &f, e) ||
-	    !get_set(m, f.as_of, &c, e))
+	    !latest_only(m, f.as_of, e) || !get_set(m, f.as_of, &c, e))
 		return false;
 	size_t matched;
 	json_t *rows = forecast_rows(r, m, c.set, &f, &matched);
@@ -839,6 +1044,12 @@ void mc_api_forecast(mc_router *r, const mc_http_request *req, mc_http_response 
 	mc_served *m = mc_router_acquire(r);
 	bool ok = m ? forecast_query(r, m, req, &doc, &e)
 		    : fail(&e, 503, "not_ready", NULL, "no model is loaded");
+	if (!ok && m && m->lake_deferred) { /* older history, or an error to tell from it */
+		json_decref(e.extra);
+		memset(&e, 0, sizeof e);
+		m = mc_router_history(r, m);
+		ok = forecast_query(r, m, req, &doc, &e);
+	}
 	if (ok)
 		mc_resp_json(resp, 200, doc);
 	else

@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "milkcast/date.h"
 #include "serve/serve_int.h"
 
 #define MAX_TARGET 8192		/* bytes of request target kept */
@@ -28,7 +30,7 @@ struct mc_http_server {
 	mc_router *router;
 	int listen_fd;
 	unsigned port;
-	int log_fd;
+	mc_access_log *log;  /* NULL = no access log */
 	atomic_int inflight; /* requests between their request line and their end */
 };
 
@@ -44,6 +46,7 @@ typedef struct conn {
 	int status; /* 0 until answered */
 	size_t bytes;
 	char method[16];
+	mc_buf line; /* the access log line, reused by the connection's requests */
 } conn;
 
 static double monotonic_s(void)
@@ -55,60 +58,136 @@ static double monotonic_s(void)
 
 /* ---- the access log ---- */
 
+/* The escape of one byte that is not plain ASCII text at p; how many bytes it stands for. */
+static size_t escape_at(mc_buf *b, const unsigned char *p)
+{
+	if (*p == '"' || *p == '\\') {
+		char esc[2] = {'\\', (char)*p};
+		mc_jw_raw(b, esc, 2);
+		return 1;
+	}
+	if (*p < 0x20) {
+		char esc[7];
+		snprintf(esc, sizeof esc, "\\u%04x", *p);
+		mc_jw_raw(b, esc, 6);
+		return 1;
+	}
+	size_t n = 1;
+	while (n < 4 && (p[n] & 0xc0) == 0x80)
+		n++;
+	if (mc_utf8_valid((const char *)p, n)) {
+		mc_jw_raw(b, (const char *)p, n);
+		return n;
+	}
+	mc_jw_raw(b, "\\ufffd", 6);
+	return 1;
+}
+
 /* A JSON string of arbitrary bytes: escapes, and U+FFFD for bytes that are not UTF-8. */
 static void json_bytes(mc_buf *b, const char *s)
 {
-	mc_buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			mc_buf_putc(b, '\\');
-			mc_buf_putc(b, *p);
-		} else if (*p < 0x20) {
-			mc_buf_printf(b, "\\u%04x", *p);
-		} else if (*p < 0x80) {
-			mc_buf_putc(b, *p);
-		} else {
-			size_t n = 1;
-			while (n < 4 && (p[n] & 0xc0) == 0x80)
-				n++;
-			if (mc_utf8_valid((const char *)p, n)) {
-				mc_buf_append(b, p, n);
-				p += n - 1;
-			} else {
-				mc_buf_printf(b, "\\ufffd");
-			}
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+	mc_jw_raw(b, "\"", 1);
+	while (*p) {
+		if (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+			p++; /* plain ASCII: copied with the run it belongs to */
+			continue;
 		}
+		mc_jw_raw(b, (const char *)run, (size_t)(p - run));
+		p += escape_at(b, p);
+		run = p;
 	}
-	mc_buf_putc(b, '"');
+	mc_jw_raw(b, (const char *)run, (size_t)(p - run));
+	mc_jw_raw(b, "\"", 1);
 }
 
-static void access_log(conn *c, const char *end)
+static char *two_digits(char *p, int v)
 {
-	if (c->srv->log_fd < 0)
-		return;
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" of the wall clock now. */
+static void format_now(char out[25])
+{
+	static _Thread_local struct {
+		int64_t secs;
+		char text[20]; /* "YYYY-MM-DDTHH:MM:SS" of that second */
+	} last = {-1, ""};
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	struct tm tm;
-	gmtime_r(&now.tv_sec, &tm);
-	char t[40];
-	size_t n = strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(t + n, sizeof t - n, ".%03ldZ", now.tv_nsec / 1000000);
-	mc_buf b = MC_BUF_INIT;
-	mc_buf_printf(&b, "{\"time\":\"%s\",\"remote\":\"%s\",\"method\":", t, c->remote);
-	json_bytes(&b, c->method);
-	mc_buf_printf(&b, ",\"path\":");
+	int64_t secs = (int64_t)now.tv_sec;
+	if (secs != last.secs) { /* once a second per thread */
+		int in_day = (int)(secs % 86400);
+		mc_date_format_iso((int32_t)(secs / 86400), last.text);
+		char *p = last.text + 10;
+		*p++ = 'T';
+		p = two_digits(p, in_day / 3600);
+		*p++ = ':';
+		p = two_digits(p, in_day / 60 % 60);
+		*p++ = ':';
+		two_digits(p, in_day % 60);
+		last.secs = secs;
+	}
+	int milli = (int)(now.tv_nsec / 1000000);
+	memcpy(out, last.text, 19);
+	out[19] = '.';
+	out[20] = (char)('0' + milli / 100);
+	two_digits(out + 21, milli % 100);
+	out[23] = 'Z';
+	out[24] = 0;
+}
+
+static void put_str(mc_buf *b, const char *s)
+{
+	mc_jw_raw(b, s, strlen(s));
+}
+
+static void put_uint(mc_buf *b, unsigned long long v)
+{
+	char t[24], *p = t + sizeof t;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	mc_jw_raw(b, p, (size_t)(t + sizeof t - p));
+}
+
+/* One line in the connection's buffer, handed whole to the log's writer. */
+static void access_log(conn *c, const char *end)
+{
+	if (!c->srv->log)
+		return;
+	char t[25];
+	format_now(t);
+	double us = nearbyint((monotonic_s() - c->t0) * 1e6); /* as "%.0f" rounds */
+	mc_buf *b = &c->line;
+	mc_buf_reset(b);
+	put_str(b, "{\"time\":\"");
+	put_str(b, t);
+	put_str(b, "\",\"remote\":\"");
+	put_str(b, c->remote);
+	put_str(b, "\",\"method\":");
+	json_bytes(b, c->method);
+	put_str(b, ",\"path\":");
 	char *q = c->target ? strchr(c->target, '?') : NULL;
 	if (q)
 		*q = 0;
-	json_bytes(&b, c->target ? c->target : "");
-	mc_buf_printf(&b,
-		      ",\"status\":%d,\"duration_us\":%.0f,\"bytes\":%zu,\"request_bytes\":%zu,"
-		      "\"end\":\"%s\"}\n",
-		      c->status, (monotonic_s() - c->t0) * 1e6, c->bytes,
-		      c->body.len + c->discarded, end);
-	if (b.data && write(c->srv->log_fd, b.data, b.len) < 0)
-		errno = 0; /* a lost log line must not disturb the request */
-	mc_buf_release(&b);
+	json_bytes(b, c->target ? c->target : "");
+	put_str(b, ",\"status\":");
+	put_uint(b, (unsigned)c->status);
+	put_str(b, ",\"duration_us\":");
+	put_uint(b, us > 0 ? (unsigned long long)us : 0);
+	put_str(b, ",\"bytes\":");
+	put_uint(b, c->bytes);
+	put_str(b, ",\"request_bytes\":");
+	put_uint(b, c->body.len + c->discarded);
+	put_str(b, ",\"end\":\"");
+	put_str(b, end);
+	put_str(b, "\"}\n");
+	if (b->data && b->data[b->len - 1] == '\n') /* only whole lines */
+		mc_access_log_append(c->srv->log, (const char *)b->data, b->len);
 }
 
 /* ---- per-request state ---- */
@@ -146,6 +225,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 		*socket_context = c;
 	} else if (c) {
 		request_end(c, "closed"); /* cut off before its end: timeout or hang-up */
+		mc_buf_release(&c->line);
 		free(c);
 		*socket_context = NULL;
 	}
@@ -347,10 +427,13 @@ mc_code mc_http_server_start(mc_router *r, const mc_http_opts *o, mc_http_server
 	if (!s)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	s->router = r;
-	s->log_fd = o->access_log_fd;
 	atomic_init(&s->inflight, 0);
-	mc_code rc = open_listener(o->listen, &s->listen_fd, &s->port, err);
+	mc_code rc =
+		o->access_log_fd >= 0 ? mc_access_log_new(o->access_log_fd, &s->log, err) : MC_OK;
+	if (!rc)
+		rc = open_listener(o->listen, &s->listen_fd, &s->port, err);
 	if (rc) {
+		mc_access_log_free(s->log);
 		free(s);
 		return rc;
 	}
@@ -365,6 +448,7 @@ mc_code mc_http_server_start(mc_router *r, const mc_http_opts *o, mc_http_server
 		threads, MHD_OPTION_END);
 	if (!s->daemon) {
 		close(s->listen_fd);
+		mc_access_log_free(s->log);
 		free(s);
 		return mc_fail(err, MC_ERR_IO, "cannot start the HTTP server on '%s'", o->listen);
 	}
@@ -390,5 +474,6 @@ void mc_http_server_stop(mc_http_server *s, double grace_s)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(s->daemon);
+	mc_access_log_free(s->log); /* after the daemon's last lines: writes them */
 	free(s);
 }

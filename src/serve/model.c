@@ -84,19 +84,73 @@ static int32_t last_date(const mc_table *t)
 	return best;
 }
 
-/* The panel: from the lake when it holds data at least as new as the snapshot's. */
-static mc_code build_panel(mc_served *m, const char *home, mc_error *err)
+/* What the lake holds next to the snapshot's last date. */
+typedef enum { LAKE_EMPTY, LAKE_OLDER, LAKE_SAME, LAKE_NEWER } lake_news;
+
+/*
+ * Without reading the lake whole: its newest partition (month) before the
+ * snapshot's last month means older data; the same month is read to compare
+ * its last date; a later month (or anything unexpected) means newer data.
+ */
+static mc_code lake_news_of(const mc_lake *l, int32_t snap_last, lake_news *out, mc_error *err)
+{
+	mc_lake_partition *parts = NULL;
+	size_t n = 0;
+	mc_code rc = mc_lake_partitions(l, &parts, &n, err);
+	if (rc)
+		return rc;
+	int y = 0, mo = 0, d;
+	if (snap_last != INT32_MIN) /* else (an empty snapshot) any lake is newer */
+		mc_date_to_ymd(snap_last, &y, &mo, &d);
+	long snap_month = (long)y * 12 + mo;
+	long newest = n ? (long)parts[n - 1].year * 12 + parts[n - 1].month : 0;
+	*out = !n		     ? LAKE_EMPTY
+	       : newest > snap_month ? LAKE_NEWER
+	       : newest < snap_month ? LAKE_OLDER
+				     : LAKE_SAME; /* until the month is read */
+	mc_table *month = NULL;
+	if (*out == LAKE_SAME)
+		rc = mc_lake_read_month(l, parts[n - 1].year, parts[n - 1].month, &month, err);
+	if (!rc && *out == LAKE_SAME) {
+		int32_t last = month && month->nrows ? last_date(month) : INT32_MAX;
+		*out = last < snap_last ? LAKE_OLDER : last == snap_last ? LAKE_SAME : LAKE_NEWER;
+	}
+	mc_table_free(month);
+	mc_lake_partitions_free(parts, n);
+	return rc;
+}
+
+/* The whole lake when it holds data newer than the snapshot's (or when asked: whole_lake). */
+static mc_code read_lake(mc_served *m, const char *home, bool whole_lake, mc_table **out,
+			 mc_error *err)
+{
+	mc_lake *l = NULL;
+	lake_news news = LAKE_NEWER;
+	mc_code rc = mc_lake_open(home, &l, err);
+	if (!rc && !whole_lake)
+		rc = lake_news_of(l, last_date(mc_bundle_snapshot(m->bundle)), &news, err);
+	if (!rc && news == LAKE_NEWER)
+		rc = mc_lake_read(l, INT32_MIN, INT32_MAX, out, err);
+	/* the same last date: the snapshot gives the same forecasts; older history on demand */
+	m->lake_deferred = !rc && news == LAKE_SAME;
+	mc_lake_free(l);
+	return rc ? mc_error_prefix(err, "cannot read the lake of '%s': ", home) : MC_OK;
+}
+
+/*
+ * The panel: from the lake when it holds data at least as new as the
+ * snapshot's.  When its last date is the snapshot's, the snapshot serves
+ * (the same forecasts: no feature looks further back than it holds) and the
+ * lake is read only when a request needs older history (lake_deferred).
+ */
+static mc_code build_panel(mc_served *m, const char *home, bool whole_lake, mc_error *err)
 {
 	const mc_table *snap = mc_bundle_snapshot(m->bundle);
 	mc_table *lake = NULL;
-	mc_lake *l = NULL;
 	if (home && has_lake(home)) {
-		mc_code rc = mc_lake_open(home, &l, err);
-		if (!rc)
-			rc = mc_lake_read(l, INT32_MIN, INT32_MAX, &lake, err);
-		mc_lake_free(l);
+		mc_code rc = read_lake(m, home, whole_lake, &lake, err);
 		if (rc)
-			return mc_error_prefix(err, "cannot read the lake of '%s': ", home);
+			return rc;
 	}
 	m->from_lake = lake && lake->nrows && last_date(lake) >= last_date(snap);
 	mc_code rc = mc_panel_from_table(m->from_lake ? lake : snap, INT32_MAX, &m->panel, err);
@@ -202,6 +256,48 @@ long mc_served_find(const mc_served *m, const char *state, const char *city, con
 	return mc_strmap_get(m->index, key, n, &v) ? (long)v : -1;
 }
 
+/* The memo's key of four names, each NUL-terminated; its length, 0 when one is over 200 bytes. */
+static size_t names_key(const char *const names[4], char out[4 * 201], size_t *slot)
+{
+	size_t n = 0;
+	uint64_t h = 14695981039346656037ULL;
+	for (int i = 0; i < 4; i++) {
+		size_t len = strlen(names[i]);
+		if (len > 200)
+			return 0;
+		memcpy(out + n, names[i], len + 1);
+		n += len + 1;
+	}
+	h = fnv1a(h, out, n);
+	*slot = (size_t)(h >> 32) % MC_NAME_MEMO;
+	return n;
+}
+
+long mc_served_names_get(mc_served *m, const char *const names[4])
+{
+	char key[4 * 201];
+	size_t slot, n = names_key(names, key, &slot);
+	const mc_name_memo *e =
+		n ? atomic_load_explicit(&m->names[slot], memory_order_acquire) : NULL;
+	return e && e->len == n && !memcmp(e->key, key, n) ? e->series : -1;
+}
+
+void mc_served_names_put(mc_served *m, const char *const names[4], long series)
+{
+	char key[4 * 201];
+	size_t slot, n = names_key(names, key, &slot);
+	mc_name_memo *e = n && !atomic_load(&m->names[slot]) ? malloc(sizeof *e + n) : NULL;
+	if (!e)
+		return;
+	e->series = series;
+	e->len = n;
+	memcpy(e->key, key, n);
+	mc_name_memo *none = NULL;
+	if (!atomic_compare_exchange_strong_explicit(&m->names[slot], &none, e,
+						     memory_order_release, memory_order_relaxed))
+		free(e); /* another thread was first */
+}
+
 static mc_code build_index(mc_served *m, mc_error *err)
 {
 	m->index = mc_strmap_new(m->panel->nseries);
@@ -240,7 +336,7 @@ static json_t *series_entry(const mc_served *m, size_t s)
 		(json_int_t)ps->nobs, "forecast", m->latest->first[s] >= 0);
 }
 
-static mc_code build_series_json(mc_served *m, mc_error *err)
+static char *series_text(const mc_served *m)
 {
 	json_t *a = json_array();
 	for (size_t s = 0; a && s < m->panel->nseries; s++)
@@ -254,9 +350,18 @@ static mc_code build_series_json(mc_served *m, mc_error *err)
 			: NULL;
 	if (!doc)
 		json_decref(a);
-	m->series_json = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
-	return m->series_json ? MC_OK : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	return text;
+}
+
+const char *mc_served_series_json(mc_served *m)
+{
+	pthread_mutex_lock(&m->series_lock);
+	if (!m->series_json)
+		m->series_json = series_text(m);
+	pthread_mutex_unlock(&m->series_lock);
+	return m->series_json;
 }
 
 /* ---- load and release ---- */
@@ -267,7 +372,10 @@ void mc_served_release(mc_served *m)
 		return;
 	for (size_t i = 0; i < MC_FCSET_CACHE; i++)
 		mc_fcset_release(m->cache[i]);
+	for (size_t i = 0; i < MC_NAME_MEMO; i++)
+		free(atomic_load(&m->names[i]));
 	pthread_mutex_destroy(&m->cache_lock);
+	pthread_mutex_destroy(&m->series_lock);
 	mc_fcset_release(m->latest);
 	mc_strmap_free(m->index);
 	free(m->series_json);
@@ -282,13 +390,11 @@ static mc_code served_build(mc_served *m, const mc_served_source *src, mc_error 
 	if (rc)
 		return rc;
 	m->horizons = mc_bundle_horizons(m->bundle);
-	rc = build_panel(m, src->home, err);
+	rc = build_panel(m, src->home, src->whole_lake, err);
 	if (!rc)
 		rc = fcset_compute(m, m->panel->dates[m->panel->ndates - 1], &m->latest, err);
 	if (!rc)
 		rc = build_index(m, err);
-	if (!rc)
-		rc = build_series_json(m, err);
 	return rc;
 }
 
@@ -300,6 +406,8 @@ mc_code mc_served_load(const mc_served_source *src, mc_served **out, mc_error *e
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	atomic_init(&m->refs, 1);
 	pthread_mutex_init(&m->cache_lock, NULL);
+	pthread_mutex_init(&m->series_lock, NULL);
+	atomic_init(&m->history_failed, false);
 	snprintf(m->name, sizeof m->name, "%s", src->name ? src->name : "");
 	snprintf(m->version, sizeof m->version, "%s", src->version ? src->version : "");
 	snprintf(m->source, sizeof m->source, "%s", src->dir);

@@ -154,9 +154,12 @@ static mc_code resolve(mc_router *r, source *src, mc_error *err)
 
 static mc_code load(mc_router *r, const source *src, uint64_t stamp, mc_served **out, mc_error *err)
 {
-	mc_served_source s = {
-		src->dir, r->cache_dir, r->model_name, src->version, r->use_lake ? r->home : NULL,
-		stamp};
+	mc_served_source s = {.dir = src->dir,
+			      .cache_dir = r->cache_dir,
+			      .name = r->model_name,
+			      .version = src->version,
+			      .home = r->use_lake ? r->home : NULL,
+			      .lake_stamp = stamp};
 	mc_code rc = mc_served_load(&s, out, err);
 	if (rc)
 		mc_error_prefix(err, "cannot load model %s version %s from '%s': ", r->model_name,
@@ -208,6 +211,35 @@ mc_code mc_router_load_first(mc_router *r, mc_error *err)
 		swap_in(r, m);
 	pthread_mutex_unlock(&r->reload_lock);
 	return rc;
+}
+
+mc_served *mc_router_history(mc_router *r, mc_served *m)
+{
+	if (!m || !m->lake_deferred || atomic_load(&m->history_failed))
+		return m;
+	mc_served_release(m);
+	pthread_mutex_lock(&r->reload_lock); /* no reload meanwhile: one load at a time */
+	m = mc_router_acquire(r);
+	if (m && m->lake_deferred && !atomic_load(&m->history_failed)) {
+		mc_served_source s = {.dir = m->source,
+				      .cache_dir = r->cache_dir,
+				      .name = m->name,
+				      .version = m->version,
+				      .home = r->home,
+				      .lake_stamp = m->lake_stamp,
+				      .whole_lake = true};
+		mc_served *full = NULL;
+		mc_error err = MC_ERROR_INIT;
+		if (mc_served_load(&s, &full, &err) == MC_OK) {
+			swap_in(r, full);
+			mc_served_release(m);
+			m = mc_router_acquire(r);
+		} else {
+			atomic_store(&m->history_failed, true); /* it serves on from its snapshot */
+		}
+	}
+	pthread_mutex_unlock(&r->reload_lock);
+	return m;
 }
 
 static bool serves(const mc_served *m, const source *src, uint64_t stamp)

@@ -178,9 +178,11 @@ static void route_series(mc_router *r, const mc_http_request *req, mc_http_respo
 		mc_resp_error(resp, 503, "not_ready", NULL, "no model is loaded");
 		return;
 	}
+	m = mc_router_history(r, m); /* first dates and counts of the whole history */
+	const char *text = mc_served_series_json(m);
 	resp->status = 200;
 	resp->content_type = "application/json";
-	resp->body = strdup(m->series_json);
+	resp->body = text ? strdup(text) : NULL;
 	resp->body_len = resp->body ? strlen(resp->body) : 0;
 	if (!resp->body)
 		mc_resp_error(resp, 500, "internal", NULL, "out of memory");
@@ -429,6 +431,7 @@ mc_code mc_router_new(const mc_router_opts *o, mc_router **out, mc_error *err)
 	pthread_mutex_init(&r->registry_lock, NULL);
 	mc_serve_metrics_init(&r->metrics);
 	atomic_init(&r->draining, false);
+	r->fast_path = true;
 	mc_code rc = router_open(r, o, err);
 	if (!rc)
 		rc = mc_router_load_first(r, err);

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "milkcast/buf.h"
 #include "milkcast/forecast.h"
@@ -89,6 +90,81 @@ bool mc_predlog_push(mc_predlog *l, const mc_predlog_entry *e);
 /* Write what is queued, stop the writer and free. */
 void mc_predlog_free(mc_predlog *l);
 void mc_predlog_counts(mc_predlog *l, uint64_t *written, uint64_t *dropped, uint64_t *failed);
+/*
+ * Append the entry's JSON line (with its newline) to b; false (b unchanged)
+ * when it cannot be.  memo (NULL = none) keeps the texts of its numbers.
+ */
+struct mc_real_memo;
+bool mc_predlog_format(const mc_predlog_entry *e, struct mc_real_memo *memo, mc_buf *b);
+
+/* ---- the common request body: a flat JSON object (flatjson.c) ---- */
+
+enum { MC_FLAT_STRING, MC_FLAT_INT, MC_FLAT_NUMBER };
+#define MC_FLAT_MAX 16 /* members */
+
+typedef struct mc_flat_member {
+	const char *key; /* NUL-terminated copies in the caller's scratch space */
+	int type;	 /* MC_FLAT_* */
+	const char *str; /* a string's value (NUL-terminated copy), or a number's text */
+	size_t len;
+	long long ival; /* MC_FLAT_INT */
+} mc_flat_member;
+
+/*
+ * The members of a body that is one flat JSON object of plain strings and
+ * numbers, as jansson would read them; false for any other text (which
+ * jansson must then read).  Strings are copied, NUL-terminated, into
+ * scratch (scratch_cap >= n is always enough).
+ */
+bool mc_flat_parse(const char *text, size_t n, char *scratch, size_t scratch_cap,
+		   mc_flat_member *members, size_t *count);
+const mc_flat_member *mc_flat_get(const mc_flat_member *m, size_t n, const char *key);
+
+/* ---- the access log's writer (accesslog.c): whole lines, batched writes ---- */
+
+typedef struct mc_access_log mc_access_log;
+
+/* Start a writer of lines to fd (not closed by it). */
+mc_code mc_access_log_new(int fd, mc_access_log **out, mc_error *err);
+/* Queue one or more whole lines (each ending in '\n'); never fails, may write. */
+void mc_access_log_append(mc_access_log *a, const char *line, size_t n);
+/* Write what is queued and stop the writer. */
+void mc_access_log_free(mc_access_log *a);
+
+/* ---- JSON text as jansson's json_dumps(JSON_COMPACT) writes it (jsonw.c) ---- */
+
+/* Each appends to b and returns false when out of memory or the value is refused. */
+static inline bool mc_jw_raw(mc_buf *b, const char *s, size_t n)
+{
+	if (b->data && n < b->cap - b->len && (!b->max || b->len + n <= b->max)) {
+		memcpy(b->data + b->len, s, n); /* the common case: room already there */
+		b->len += n;
+		b->data[b->len] = 0;
+		return true;
+	}
+	return mc_buf_append(b, s, n) == MC_OK;
+}
+/* A string (UTF-8 without NUL, else refused), quoted and escaped. */
+bool mc_jw_string(mc_buf *b, const char *s);
+bool mc_jw_string_n(mc_buf *b, const char *s, size_t n);
+/* A finite double (else refused), with ".0" when it prints as an integer. */
+bool mc_jw_real(mc_buf *b, double x);
+size_t mc_jw_format_real(double x, char out[32]); /* 0 when it does not fit */
+/* The texts of reals written lately, by their bits (one thread's): a model's forecasts repeat. */
+#define MC_REAL_MEMO_BITS 9
+typedef struct mc_real_text {
+	uint64_t bits;
+	uint8_t len; /* 0 = empty */
+	char text[32];
+} mc_real_text;
+typedef struct mc_real_memo {
+	mc_real_text slot[1 << MC_REAL_MEMO_BITS];
+} mc_real_memo;
+/* mc_jw_real through memo (NULL: none), the same text. */
+bool mc_jw_real_memo(mc_buf *b, double x, mc_real_memo *memo);
+bool mc_jw_int(mc_buf *b, long long v);
+/* A date as a string "YYYY-MM-DD". */
+bool mc_jw_date(mc_buf *b, int32_t day);
 
 /* ---- the served model (model.c) ---- */
 
@@ -103,6 +179,14 @@ typedef struct mc_fcset {
 
 #define MC_FCSET_CACHE 8
 
+/* Request names (as sent) resolved before, to their panel series. */
+#define MC_NAME_MEMO 256
+typedef struct mc_name_memo {
+	long series;
+	size_t len;
+	char key[]; /* the four names, each ending in NUL */
+} mc_name_memo;
+
 typedef struct mc_served {
 	atomic_int refs;
 	mc_bundle *bundle;
@@ -111,15 +195,21 @@ typedef struct mc_served {
 	char loaded_at[32];
 	uint64_t lake_stamp; /* the lake's files when read (0 = not read) */
 	bool from_lake;	     /* the panel came from the lake, not the snapshot */
-	mc_panel *panel;     /* every date */
+	/* The lake's last date is the snapshot's: the snapshot serves the same forecasts,
+	 * and a request that needs older history swaps in the lake's (mc_router_history). */
+	bool lake_deferred;
+	atomic_bool history_failed; /* reading the lake for it failed: not tried again */
+	mc_panel *panel;	    /* every date */
 	int horizons;
 	mc_fcset *latest;   /* as of the panel's last date: the default */
 	int32_t *last_date; /* by series: date of the last price (0 = none) */
 	mc_strmap *index;   /* series key (mc_served_key) → panel series */
-	char *series_json;  /* GET /v1/series */
+	pthread_mutex_t series_lock;
+	char *series_json; /* GET /v1/series, built on its first request */
 	pthread_mutex_t cache_lock;
 	mc_fcset *cache[MC_FCSET_CACHE]; /* other as-of dates, ring */
 	size_t cache_next;
+	_Atomic(mc_name_memo *) names[MC_NAME_MEMO]; /* set once each, read without locks */
 } mc_served;
 
 typedef struct mc_served_source {
@@ -129,11 +219,14 @@ typedef struct mc_served_source {
 	const char *version;   /* registry version, or "" */
 	const char *home;      /* workspace with a lake to read, or NULL */
 	uint64_t lake_stamp;
+	bool whole_lake; /* read the lake even when it holds nothing newer than the snapshot */
 } mc_served_source;
 
 /* Load the bundle, build the panel, compute the default forecasts and the index. */
 mc_code mc_served_load(const mc_served_source *src, mc_served **out, mc_error *err);
 void mc_served_release(mc_served *m); /* drop a reference; the last frees */
+/* The /v1/series document (built on first use, then kept), or NULL when out of memory. */
+const char *mc_served_series_json(mc_served *m);
 /* A fingerprint of HOME's lake files (names, sizes, times); 0 when there is no lake. */
 uint64_t mc_served_lake_stamp(const char *home);
 
@@ -143,6 +236,13 @@ size_t mc_served_key(const char *state, const char *city, const char *milk_type,
 /* Panel series by canonical names, or -1. */
 long mc_served_find(const mc_served *m, const char *state, const char *city, const char *milk_type,
 		    const char *channel);
+/*
+ * The panel series of request names (state, city, milk type, channel as
+ * sent) that resolved before, or -1; and remembering one (a slot already
+ * taken by other names is left to them).
+ */
+long mc_served_names_get(mc_served *m, const char *const names[4]);
+void mc_served_names_put(mc_served *m, const char *const names[4], long series);
 /* Forecasts as of `as_of` (the default set, the cache, or computed); release when done. */
 mc_code mc_served_forecasts(mc_served *m, int32_t as_of, mc_fcset **out, mc_error *err);
 void mc_fcset_release(mc_fcset *s);
@@ -194,10 +294,19 @@ struct mc_router {
 	mc_serve_metrics metrics;
 	mc_predlog *log; /* NULL = no prediction log */
 	atomic_bool draining;
+	bool fast_path;		       /* answer flat single requests without jansson (true) */
+	_Atomic uint64_t fast_answers; /* requests the fast path answered (for tests) */
 };
 
 /* The model serving now, with a reference (release with mc_served_release), or NULL. */
 mc_served *mc_router_acquire(mc_router *r);
+/*
+ * For a request that needs more history than a deferred model's snapshot
+ * (m->lake_deferred): takes the caller's reference to m and returns one to
+ * the model to use instead, loaded from the whole lake and swapped in (once;
+ * when that fails, m itself).
+ */
+mc_served *mc_router_history(mc_router *r, mc_served *m);
 /* The first load, at creation. */
 mc_code mc_router_load_first(mc_router *r, mc_error *err);
 /* Refresh the registry part of /v1/models (under reload_lock). */

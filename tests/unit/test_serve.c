@@ -36,7 +36,9 @@ static char bundle1[4096];
 
 /* ---- the workspace ---- */
 
-static void train_and_register(uint64_t seed, char *dir, size_t cap, int *version)
+/* A bundle trained on the lake up to `until`, not registered. */
+static void train_bundle(uint64_t seed, int32_t until, char *dir, size_t cap, char *sha,
+			 size_t sha_cap)
 {
 	mc_error err = MC_ERROR_INIT;
 	mc_train_opts o;
@@ -45,17 +47,26 @@ static void train_and_register(uint64_t seed, char *dir, size_t cap, int *versio
 	o.horizons = 2;
 	o.threads = 2;
 	o.seed = seed;
+	o.until = until;
 	char models[128];
 	snprintf(models, sizeof models, "%s/models", home);
 	mc_train_result *r = NULL;
 	assert_int_equal(mc_train(lake_rows, &o, models, &r, &err), MC_OK);
 	snprintf(dir, cap, "%s", r->bundle_dir);
+	snprintf(sha, sha_cap, "%s", r->data_sha256);
+	mc_train_result_free(r);
+}
+
+static void train_and_register(uint64_t seed, char *dir, size_t cap, int *version)
+{
+	mc_error err = MC_ERROR_INIT;
+	char sha[65];
+	train_bundle(seed, INT32_MAX, dir, cap, sha, sizeof sha);
 	mc_store *s;
 	assert_int_equal(mc_store_open(home, &s, &err), MC_OK);
-	mc_version_info info = {dir, NULL, r->data_sha256, MC_VERSION, NULL};
+	mc_version_info info = {dir, NULL, sha, MC_VERSION, NULL};
 	assert_int_equal(mc_registry_register(s, MC_MODEL_NAME, &info, version, &err), MC_OK);
 	mc_store_free(s);
-	mc_train_result_free(r);
 }
 
 static void set_champion(int version)
@@ -190,16 +201,16 @@ static void expect_error(reply r, int status, const char *code, const char *fiel
 	reply_free(&r);
 }
 
-/* The library's forecast for a series as `milkcast predict` makes it (lake up to as_of). */
-static mc_forecast library_forecast(const char *state, const char *city, const char *milk,
-				    const char *channel, int32_t as_of, int h)
+/* A bundle's forecast for a series as `milkcast predict` makes it (lake up to as_of). */
+static mc_forecast bundle_forecast(const char *bundle, const char *state, const char *city,
+				   const char *milk, const char *channel, int32_t as_of, int h)
 {
 	mc_error err = MC_ERROR_INIT;
 	mc_bundle *b;
 	mc_panel *p;
 	mc_forecast *f, out = {0};
 	size_t n;
-	assert_int_equal(mc_bundle_load(bundle1, &b, &err), MC_OK);
+	assert_int_equal(mc_bundle_load(bundle, &b, &err), MC_OK);
 	assert_int_equal(mc_panel_from_table(lake_rows, as_of, &p, &err), MC_OK);
 	assert_int_equal(
 		mc_bundle_forecast(b, p, as_of, mc_bundle_horizons(b), false, &f, &n, &err), MC_OK);
@@ -213,6 +224,13 @@ static mc_forecast library_forecast(const char *state, const char *city, const c
 	mc_bundle_free(b);
 	assert_int_equal(out.h, h);
 	return out;
+}
+
+/* The champion's (bundle1's). */
+static mc_forecast library_forecast(const char *state, const char *city, const char *milk,
+				    const char *channel, int32_t as_of, int h)
+{
+	return bundle_forecast(bundle1, state, city, milk, channel, as_of, h);
 }
 
 #define GDL "\"state\":\"Jalisco\",\"city\":\"Guadalajara\""
@@ -382,6 +400,133 @@ static void test_original_form(void **state)
 	reply_free(&a);
 }
 
+/* ---- the fast path: the same bytes as the general path, or the general path itself ---- */
+
+/* POST body with the fast path on, then off: the same status and bytes; whether it was fast. */
+static bool same_both_ways(const char *body, size_t len)
+{
+	reply r[2];
+	uint64_t before = atomic_load(&router->fast_answers);
+	for (int i = 0; i < 2; i++) {
+		router->fast_path = i == 0;
+		r[i] = call_in(router, "POST", "/v1/predict", NULL, NULL, body, len);
+	}
+	router->fast_path = true;
+	if (r[0].status != r[1].status || strcmp(r[0].body, r[1].body))
+		fprintf(stderr, "%s\n  fast: %d %s\n  general: %d %s\n", body, r[0].status,
+			r[0].body, r[1].status, r[1].body);
+	assert_int_equal(r[0].status, r[1].status);
+	assert_string_equal(r[0].body, r[1].body);
+	reply_free(&r[0]);
+	reply_free(&r[1]);
+	return atomic_load(&router->fast_answers) - before == 1;
+}
+
+static void fast(const char *body)
+{
+	if (!same_both_ways(body, strlen(body)))
+		fprintf(stderr, "not taken: %s\n", body);
+	assert_true(same_both_ways(body, strlen(body)));
+}
+
+static void general(const char *body)
+{
+	assert_false(same_both_ways(body, strlen(body)));
+}
+
+#define ORIG_GDL "\"Estado\":\"Jalisco\",\"Ciudad\":\"Guadalajara\",\"Tipo\":\"Pasteurizada\","
+
+static void test_fast_path(void **state)
+{
+	(void)state;
+	/* every served series, every horizon, in both forms */
+	mc_served *m = mc_router_acquire(router);
+	size_t taken = 0;
+	for (size_t s = 0; s < m->panel->nseries; s++) {
+		const mc_panel_series *ps = &m->panel->series[s];
+		for (int h = 1; h <= m->horizons; h++) {
+			char body[600];
+			snprintf(body, sizeof body,
+				 "{\"state\":\"%s\",\"city\":\"%s\",\"milk_type\":\"%s\","
+				 "\"channel\":"
+				 "\"%s\",\"horizon\":%d}",
+				 ps->state, ps->city, ps->milk_type, ps->channel, h);
+			taken += same_both_ways(body, strlen(body));
+		}
+		char body[600];
+		snprintf(body, sizeof body,
+			 "{\"Estado\":\"%s\",\"Ciudad\":\"%s\",\"Tipo\":\"%s\",\"Canal\":\"%s\","
+			 "\"dia\":2,\"mes\":4,\"anio\":2025,\"Precio_lag1\":26.0}",
+			 ps->state, ps->city, ps->milk_type, ps->channel);
+		taken += same_both_ways(body, strlen(body));
+	}
+	/* every series with a forecast is answered fast; the others get the general 404 */
+	assert_int_equal(taken, (m->latest->n / (size_t)m->horizons) * ((size_t)m->horizons + 1));
+	mc_served_release(m);
+	/* the flat form: names as SNIIM writes them, dates, as_of, the actual price, spacing */
+	fast("{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\"}");
+	fast(" {\n\t\"state\" : \"JALISCO \", \"city\":\"guadalajara\",\r\n\"milk_type\":\"Leche "
+	     "Pasteurizada\",\"channel\":\"Tienda\"} \n");
+	fast("{\"state\":\"Nuevo Le\xc3\xb3n\",\"city\":\"Monterrey\",\"milk_type\":"
+	     "\"pasteurizada\",\"channel\":\"autoservicios\",\"horizon\":2}");
+	fast("{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\","
+	     "\"date\":\"2025-02-14\"}");
+	fast("{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\","
+	     "\"as_of\":\"2025-01-18\",\"horizon\":2}");
+	fast("{" GDL
+	     ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",\"date\":\"2025-04-04\"}");
+	/* the original form: día/dia, año/anio, the weekday and prices, extra keys ignored */
+	fast("{" ORIG_GDL "\"Canal\":\"Autoservicio\",\"d\xc3\xad"
+	     "a\":2,\"mes\":4,\"a\xc3\xb1o\":2025,\"dia_semana\":2,\"Precio_lag1\":26.0,"
+	     "\"Precio_mean7\":26.1}");
+	fast("{" ORIG_GDL "\"Canal\":\"Tiendas\",\"dia\":3,\"mes\":4,\"anio\":2025,"
+	     "\"extra\":\"x\",\"otro\":-12.5,\"Precio_mean7\":-0}");
+	fast("{" ORIG_GDL "\"Canal\":\"Tiendas\",\"dia\":14,\"mes\":2,\"a\xc3\xb1o\":2025}");
+	/* anything unusual goes the general way, with the same answer */
+	general("{\"state\":\"Jal\\u0069sco\",\"city\":\"Guadalajara\",\"milk_type\":"
+		"\"pasteurizada\",\"channel\":\"tiendas\"}"); /* escape */
+	general("{" GDL
+		",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",\"horizon\":1.0}"); /* real
+											      */
+	general("{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",\"horizon\":1e0}");
+	general("{" GDL
+		",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",\"horizon\":null}");
+	general("{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",\"horizon\":3}");
+	general("{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",\"horizon\":01}");
+	general("{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",\"x\":1}");
+	general("{" GDL
+		",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",\"city\":\"Colima\"}");
+	general("{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\"} x");
+	general("{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",}");
+	general("{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":[\"tiendas\"]}");
+	general("{" GDL ",\"milk_type\":\"entera\",\"channel\":\"tiendas\"}");
+	general("{\"state\":\"Jaliscoo\",\"city\":\"Guadalajara\",\"milk_type\":\"pasteurizada\","
+		"\"channel\":\"tiendas\"}");
+	general("{" GDL
+		",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",\"date\":\"2024-01-01\"}");
+	general("{" GDL
+		",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",\"date\":\"2025-13-01\"}");
+	general("{" GDL
+		",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\",\"date\":\"2025-04-10\"}");
+	general("{\"instances\":[{" GDL
+		",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\"}]}");
+	general("{" ORIG_GDL "\"Canal\":\"Tiendas\",\"dia\":\"2\",\"mes\":4,\"anio\":2025}");
+	general("{" ORIG_GDL "\"Canal\":\"Tiendas\",\"dia\":2,\"mes\":4,\"anio\":2025,"
+		"\"Precio_lag1\":\"26\"}");
+	general("{" ORIG_GDL "\"Canal\":\"Tiendas\",\"dia\":31,\"mes\":4,\"anio\":2025}");
+	general("{" ORIG_GDL "\"Canal\":\"Tiendas\",\"dia\":2,\"mes\":4,\"anio\":2025,"
+		"\"dia_semana\":7}");
+	general("{" ORIG_GDL "\"Canal\":\"Tiendas\",\"dia\":2,\"mes\":4,\"anio\":2025,"
+		"\"extra\":true}");
+	general("{" ORIG_GDL "\"Canal\":\"Tiendas\",\"dia\":2,\"mes\":4}");
+	general("{\"Estado\":\"Jalisco\",\"Ciudad\":\"Guadalajara\",\"dia\":2,\"mes\":4,\"anio\":"
+		"2025}");
+	general("{}");
+	general("{\"state\":\"Jal\xffsco\",\"city\":\"Guadalajara\",\"milk_type\":"
+		"\"pasteurizada\",\"channel\":\"tiendas\"}");
+	assert_false(same_both_ways("{\"state\":\"Jal\0isco\"}", 20));
+}
+
 static void test_forecast(void **state)
 {
 	(void)state;
@@ -415,6 +560,165 @@ static void test_forecast(void **state)
 	assert_int_equal(r.status, 200);
 	assert_true(json_array_size(json_object_get(r.json, "forecasts")) > 300);
 	reply_free(&r);
+}
+
+/* ---- what the lake adds to the snapshot ---- */
+
+static const char *serving_data(mc_router *r)
+{
+	static char data[16];
+	reply x = call_in(r, "GET", "/v1/models", NULL, NULL, NULL, 0);
+	snprintf(data, sizeof data, "%s", jstr(x.json, "serving.data"));
+	reply_free(&x);
+	return data;
+}
+
+/* The same request to two routers: the same status and bytes. */
+static void same_answer(mc_router *a, mc_router *b, const char *method, const char *path,
+			const char *query, const char *body)
+{
+	size_t len = body ? strlen(body) : 0;
+	reply x = call_in(a, method, path, query, NULL, body, len);
+	reply y = call_in(b, method, path, query, NULL, body, len);
+	assert_int_equal(x.status, y.status);
+	assert_string_equal(x.body, y.body);
+	reply_free(&x);
+	reply_free(&y);
+}
+
+/*
+ * The lake's last date is the snapshot's: the snapshot serves the latest
+ * forecasts (the same bytes as from the whole lake), and the first request
+ * that needs older history (or fails) swaps in the model read from the lake.
+ */
+static void test_lake_deferred(void **state)
+{
+	(void)state;
+	reply x = call("GET", "/v1/series", NULL, NULL); /* `router` reads the whole lake now */
+	reply_free(&x);
+	assert_string_equal(serving_data(router), "lake");
+	mc_router *d = new_router(NULL, NULL, home);
+	assert_string_equal(serving_data(d), "snapshot");
+	const char *one = "{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\"}";
+	same_answer(d, router, "POST", "/v1/predict", NULL, one);
+	same_answer(
+		d, router, "POST", "/v1/predict", NULL,
+		"[{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\","
+		"\"horizon\":2},{\"Estado\":\"Jalisco\",\"Ciudad\":\"Guadalajara\",\"Tipo\":"
+		"\"Pasteurizada\",\"Canal\":\"Autoservicio\",\"dia\":2,\"mes\":4,\"anio\":2025}]");
+	same_answer(d, router, "GET", "/v1/forecast", NULL, NULL);
+	same_answer(d, router, "GET", "/v1/forecast", "state=jalisco&as_of=2025-03-31", NULL);
+	same_answer(d, router, "GET", "/readyz", NULL, NULL);
+	assert_string_equal(serving_data(d), "snapshot"); /* none of that needed older data */
+	/* a past as-of date reads the lake: the numbers of `milkcast predict` */
+	const char *past = "{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\","
+			   "\"as_of\":\"2025-01-18\",\"horizon\":2}";
+	same_answer(d, router, "POST", "/v1/predict", NULL, past);
+	assert_string_equal(serving_data(d), "lake");
+	same_answer(d, router, "GET", "/v1/forecast", "as_of=2025-02-14", NULL);
+	mc_router_free(d);
+	/* so do the series list, and an error (which may depend on the older data) */
+	d = new_router(NULL, NULL, home);
+	same_answer(d, router, "GET", "/v1/series", NULL, NULL);
+	assert_string_equal(serving_data(d), "lake");
+	mc_router_free(d);
+	d = new_router(NULL, NULL, home);
+	same_answer(d, router, "POST", "/v1/predict", NULL,
+		    "{\"state\":\"Jaliscoo\",\"city\":\"Guadalajara\",\"milk_type\":"
+		    "\"pasteurizada\",\"channel\":\"tiendas\"}");
+	assert_string_equal(serving_data(d), "lake");
+	mc_router_free(d);
+	d = new_router(NULL, NULL, home);
+	same_answer(d, router, "GET", "/v1/forecast", "as_of=2023-01-01", NULL);
+	assert_string_equal(serving_data(d), "lake");
+	mc_router_free(d);
+}
+
+/* A copy of the workspace's lake with the months up to year-month only. */
+static void lake_until(int year, int month, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/lake-until-%d-%02d", home, year, month);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd,
+		 "mkdir -p %s/lake/prices && cp -r %s/lake/prices/year=* %s/lake/prices/", out,
+		 home, out);
+	assert_int_equal(system(cmd), 0);
+	for (int y = year, m = month + 1; y <= 2025; m = 1, y++)
+		for (; m <= 12; m++) {
+			snprintf(cmd, sizeof cmd, "rm -rf %s/lake/prices/year=%d/month=%02d", out,
+				 y, m);
+			assert_int_equal(system(cmd), 0);
+		}
+}
+
+static void expect_served(mc_router *r, const char *data, const char *as_of)
+{
+	assert_non_null(r);
+	assert_string_equal(serving_data(r), data);
+	reply x = call_in(r, "GET", "/readyz", NULL, NULL, NULL, 0);
+	assert_string_equal(jstr(x.json, "as_of"), as_of);
+	reply_free(&x);
+}
+
+/* A lake newer than the snapshot (a later month, or later in its month) serves; an older one does
+ * not. */
+static void test_lake_newer_older(void **state)
+{
+	(void)state;
+	char feb[4096], sha[65], upto_feb[300], upto_jan[300];
+	train_bundle(3, mc_date_from_ymd(2025, 2, 14), feb, sizeof feb, sha, sizeof sha);
+	lake_until(2025, 2, upto_feb, sizeof upto_feb);
+	lake_until(2025, 1, upto_jan, sizeof upto_jan);
+	/* newer by month: the whole lake, to its last date, as predict forecasts */
+	mc_router *r = new_router(NULL, feb, home);
+	expect_served(r, "lake", "2025-03-31");
+	const char *one = "{" GDL ",\"milk_type\":\"pasteurizada\",\"channel\":\"tiendas\"}";
+	reply x = call_in(r, "POST", "/v1/predict", NULL, NULL, one, strlen(one));
+	assert_int_equal(x.status, 200);
+	mc_forecast f = bundle_forecast(feb, "Jalisco", "Guadalajara", "pasteurizada", "tiendas",
+					mc_date_from_ymd(2025, 3, 31), 1);
+	assert_true(json_real_value(json_object_get(x.json, "price")) == f.price);
+	reply_free(&x);
+	mc_router_free(r);
+	/* newer within the snapshot's month (2025-02-28 after 2025-02-14) */
+	r = new_router(NULL, feb, upto_feb);
+	expect_served(r, "lake", "2025-02-28");
+	mc_router_free(r);
+	/* older: the snapshot, also for past dates (as before: no lake to add) */
+	r = new_router(NULL, feb, upto_jan);
+	expect_served(r, "snapshot", "2025-02-14");
+	x = call_in(r, "GET", "/v1/forecast", "as_of=2025-01-20&state=Jalisco", NULL, NULL, 0);
+	assert_int_equal(x.status, 200);
+	reply_free(&x);
+	assert_string_equal(serving_data(r), "snapshot");
+	mc_router_free(r);
+	/* the lake changes: a reload reads it again, the same way */
+	r = new_router(NULL, bundle1, upto_feb);
+	expect_served(r, "snapshot", "2025-03-31");
+	mc_router *g = new_router(NULL, feb, upto_jan);
+	expect_served(g, "snapshot", "2025-02-14");
+	char cmd[1400];
+	snprintf(cmd, sizeof cmd,
+		 "cp -r %s/lake/prices/year=2025/month=03 %s/lake/prices/year=2025/ && "
+		 "cp -r %s/lake/prices/year=2025/month=02 %s/lake/prices/year=2025/",
+		 home, upto_feb, upto_feb, upto_jan);
+	assert_int_equal(system(cmd), 0);
+	bool swapped = false;
+	mc_error err = MC_ERROR_INIT;
+	assert_int_equal(mc_router_reload(r, false, &swapped, &err), MC_OK);
+	assert_true(swapped);
+	expect_served(r, "snapshot", "2025-03-31"); /* the same last date: deferred */
+	x = call_in(r, "GET", "/v1/forecast", "as_of=2025-01-20&state=Jalisco", NULL, NULL, 0);
+	assert_int_equal(x.status, 200);
+	reply_free(&x);
+	assert_string_equal(serving_data(r), "lake");
+	assert_int_equal(mc_router_reload(r, false, &swapped, &err), MC_OK);
+	assert_false(swapped); /* the lake read for the history is the one serving */
+	assert_int_equal(mc_router_reload(g, false, &swapped, &err), MC_OK);
+	assert_true(swapped);
+	expect_served(g, "lake", "2025-02-28"); /* newer than the snapshot now */
+	mc_router_free(g);
+	mc_router_free(r);
 }
 
 static void test_models(void **state)
@@ -912,7 +1216,10 @@ int main(void)
 		cmocka_unit_test(test_predict_many),
 		cmocka_unit_test(test_predict_past),
 		cmocka_unit_test(test_original_form),
+		cmocka_unit_test(test_fast_path),
 		cmocka_unit_test(test_forecast),
+		cmocka_unit_test(test_lake_deferred),
+		cmocka_unit_test(test_lake_newer_older),
 		cmocka_unit_test(test_models),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_admin),
