@@ -73,7 +73,15 @@ kill "$SERVE_PID" 2>/dev/null || true
 wait "$SERVE_PID" 2>/dev/null || true
 trap - EXIT
 echo
-echo "== 10. monitor: reference 2024 vs current 2025-Q1"
+echo "== 10. the pipeline as a flow: replay the publications of 17-28 March 2025 (predict, monitor per day)"
+# As `milkcast scheduler` would have run the daily flow on each of those days;
+# retries, states and logs are kept in milkcast.db ('milkcast flow show RUN').
+"$BIN" flow run backfill --param from=2025-03-17 --param to=2025-03-28 --param retries=0 \
+	>"$MILKCAST_HOME/reports/flow-backfill.txt"
+grep '^flow run' "$MILKCAST_HOME/reports/flow-backfill.txt" | sed 's/^/  /'
+"$BIN" flow runs --limit 1 | sed 's/^/  /'
+echo
+echo "== 11. monitor: reference 2024 vs current 2025-Q1"
 # Replay what a daily job would have logged: a batch forecast every Friday of the quarter
 # (predictions/batch-DATE.jsonl), so monitor has forecasts to score against the prices
 # published since.
@@ -120,4 +128,5 @@ echo "  monitoring page (open in a browser): $MILKCAST_HOME/reports/monitoring/2
 echo "  monitoring summary (JSON):         $MILKCAST_HOME/reports/monitoring/2025-03-31.json (and latest.json)"
 echo "  monitoring gauges (Prometheus):    $MILKCAST_HOME/metrics/milkcast_monitor.prom"
 echo "  forecasts logged for monitoring:   $MILKCAST_HOME/predictions/ (batch-*.jsonl, serve-*.jsonl)"
+echo "  flow runs (states, tasks, logs):   'milkcast flow runs', 'milkcast flow show RUN'; daily reports in $MILKCAST_HOME/reports/monitoring/, forecasts in reports/forecasts/"
 echo "  user guide:                        docs/user-guide.md"

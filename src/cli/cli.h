@@ -147,6 +147,7 @@ int cmd_serve(int argc, char **argv, mc_ctx *ctx);
 int cmd_lambda(int argc, char **argv, mc_ctx *ctx);
 int cmd_monitor(int argc, char **argv, mc_ctx *ctx);
 int cmd_flow(int argc, char **argv, mc_ctx *ctx);
+int cmd_scheduler(int argc, char **argv, mc_ctx *ctx);
 
 /* For `milkcast help`: the table lives in main.c. */
 typedef struct mc_command {

@@ -22,6 +22,7 @@ const mc_command mc_commands[] = {
 	{"lambda", cmd_lambda, "run as an AWS Lambda function behind API Gateway"},
 	{"monitor", cmd_monitor, "data drift, forecast performance and health; reports and alerts"},
 	{"flow", cmd_flow, "run the pipeline's flows (daily, train, backfill) and see their runs"},
+	{"scheduler", cmd_scheduler, "run the flows on cron schedules, as a daemon"},
 	{"help", cmd_help, "show help for milkcast or a command"},
 	{"version", cmd_version, "print the version"},
 	{NULL, NULL, NULL},
