@@ -39,6 +39,14 @@ void mc_buf_reset(mc_buf *b);
 /* Take ownership of the bytes (NUL-terminated); the buffer is left empty. */
 uint8_t *mc_buf_detach(mc_buf *b, size_t *len);
 
+/*
+ * Append printf-style text to a fixed buffer of `size` bytes holding *len
+ * bytes, always NUL-terminated; text that does not fit is cut, and *len then
+ * reaches `size` so later appends do nothing.
+ */
+void mc_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Read a whole file into b (respecting b->max). Errors name the path. */
 mc_code mc_buf_read_file(mc_buf *b, const char *path, mc_error *err);
 

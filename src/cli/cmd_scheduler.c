@@ -11,7 +11,6 @@
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "cli/pipeline.h"
 #include "sched/schedule.h"
 #include "milkcast/alert.h"
+#include "milkcast/buf.h"
 #include "milkcast/cron.h"
 #include "milkcast/flow.h"
 #include "milkcast/store.h"
@@ -95,36 +95,23 @@ static bool needs_quotes(const char *s)
 	return false;
 }
 
-static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-	if (*len >= size)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf + *len, size - *len, fmt, ap);
-	va_end(ap);
-	*len = n < 0 ? size : *len + (size_t)n;
-}
-
 /* key=value, the value quoted when it has blanks, quotes or '='. */
 static void append_field(char *buf, size_t size, size_t *len, const char *key, const json_t *v)
 {
 	if (json_is_string(v)) {
 		const char *s = json_string_value(v);
 		if (!needs_quotes(s)) {
-			append(buf, size, len, " %s=%s", key, s);
+			mc_appendf(buf, size, len, " %s=%s", key, s);
 			return;
 		}
-		append(buf, size, len, " %s=\"", key);
+		mc_appendf(buf, size, len, " %s=\"", key);
 		for (; *s; s++)
-			append(buf, size, len, *s == '"' || *s == '\\' ? "\\%c" : "%c",
-			       (unsigned char)*s < 0x20 ? ' ' : *s);
-		append(buf, size, len, "\"");
+			mc_appendf(buf, size, len, *s == '"' || *s == '\\' ? "\\%c" : "%c",
+				   (unsigned char)*s < 0x20 ? ' ' : *s);
+		mc_appendf(buf, size, len, "\"");
 	} else {
 		char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(6));
-		append(buf, size, len, " %s=%s", key, text ? text : "?");
+		mc_appendf(buf, size, len, " %s=%s", key, text ? text : "?");
 		free(text);
 	}
 }
@@ -152,11 +139,11 @@ static void emit(const logger *lg, mc_log_level level, const char *event, json_t
 				      "event", event);
 		json_object_update(o, fields);
 		char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
-		append(buf, sizeof buf - 1, &len, "%s", text ? text : "{}");
+		mc_appendf(buf, sizeof buf - 1, &len, "%s", text ? text : "{}");
 		free(text);
 		json_decref(o);
 	} else {
-		append(buf, sizeof buf - 1, &len, "%s %s %s", when, level_name(level), event);
+		mc_appendf(buf, sizeof buf - 1, &len, "%s %s %s", when, level_name(level), event);
 		json_object_foreach(fields, key, v)
 		{
 			if (!json_is_null(v))

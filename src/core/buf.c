@@ -120,3 +120,14 @@ mc_code mc_buf_read_file(mc_buf *b, const char *path, mc_error *err)
 	fclose(f);
 	return rc;
 }
+
+void mc_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	if (*len >= size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	*len = n < 0 || (size_t)n >= size - *len ? size : *len + (size_t)n;
+}

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "cron/cron_int.h"
+#include "milkcast/buf.h"
 
 const char *const cron_month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
 					"Aug", "Sep", "Oct", "Nov", "Dec", NULL};
@@ -306,21 +307,6 @@ bool mc_cron_matches(const mc_cron *c, const mc_local_time *lt)
 
 /* ---- descriptions ---- */
 
-static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-	if (*len >= size)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf + *len, size - *len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*len += (size_t)n;
-}
-
 void cron_list(uint64_t mask, int lo, int hi, const char *const *names, char *buf, size_t size)
 {
 	size_t len = 0;
@@ -333,14 +319,14 @@ void cron_list(uint64_t mask, int lo, int hi, const char *const *names, char *bu
 			w++;
 		const char *sep = len ? "," : "";
 		if (names) {
-			append(buf, size, &len, "%s%s", sep, names[v - lo]);
+			mc_appendf(buf, size, &len, "%s%s", sep, names[v - lo]);
 			if (w > v)
-				append(buf, size, &len, "%s%s", w > v + 1 ? "-" : ",",
-				       names[w - lo]);
+				mc_appendf(buf, size, &len, "%s%s", w > v + 1 ? "-" : ",",
+					   names[w - lo]);
 		} else {
-			append(buf, size, &len, "%s%d", sep, v);
+			mc_appendf(buf, size, &len, "%s%d", sep, v);
 			if (w > v)
-				append(buf, size, &len, "%s%d", w > v + 1 ? "-" : ",", w);
+				mc_appendf(buf, size, &len, "%s%d", w > v + 1 ? "-" : ",", w);
 		}
 		v = w;
 	}
@@ -358,14 +344,14 @@ static void describe_time(const mc_cron *c, char *buf, size_t size, size_t *len)
 	cron_list(c->minutes, 0, 59, NULL, mins, sizeof mins);
 	cron_list(c->hours, 0, 23, NULL, hours, sizeof hours);
 	if (popcount(c->minutes) == 1 && popcount(c->hours) == 1)
-		append(buf, size, len, "at %02d:%02d", __builtin_ctzll(c->hours),
-		       __builtin_ctzll(c->minutes));
+		mc_appendf(buf, size, len, "at %02d:%02d", __builtin_ctzll(c->hours),
+			   __builtin_ctzll(c->minutes));
 	else if (all_min)
-		append(buf, size, len, all_hour ? "every minute" : "every minute of hour %s",
-		       all_hour ? "" : hours);
+		mc_appendf(buf, size, len, all_hour ? "every minute" : "every minute of hour %s",
+			   all_hour ? "" : hours);
 	else
-		append(buf, size, len, "at minute %s of %s%s", mins,
-		       all_hour ? "every hour" : "hour ", all_hour ? "" : hours);
+		mc_appendf(buf, size, len, "at minute %s of %s%s", mins,
+			   all_hour ? "every hour" : "hour ", all_hour ? "" : hours);
 }
 
 static void describe_days(const mc_cron *c, char *buf, size_t size, size_t *len)
@@ -376,18 +362,18 @@ static void describe_days(const mc_cron *c, char *buf, size_t size, size_t *len)
 	cron_list((uint64_t)c->dows, 0, 6, dow_names, dows, sizeof dows);
 	bool and_rule = c->dom_star || c->dow_star;
 	if (and_rule ? all_dom && all_dow : all_dom || all_dow)
-		append(buf, size, len, " every day");
+		mc_appendf(buf, size, len, " every day");
 	else if (and_rule && all_dow)
-		append(buf, size, len, " on day %s of the month", doms);
+		mc_appendf(buf, size, len, " on day %s of the month", doms);
 	else if (and_rule && all_dom)
-		append(buf, size, len, " on %s", dows);
+		mc_appendf(buf, size, len, " on %s", dows);
 	else if (and_rule)
-		append(buf, size, len, " on day %s of the month if it is a %s", doms, dows);
+		mc_appendf(buf, size, len, " on day %s of the month if it is a %s", doms, dows);
 	else
-		append(buf, size, len, " on day %s of the month or on %s", doms, dows);
+		mc_appendf(buf, size, len, " on day %s of the month or on %s", doms, dows);
 	if (popcount(c->months) != 12) {
 		cron_list((uint64_t)c->months, 1, 12, cron_month_names, months, sizeof months);
-		append(buf, size, len, " in %s", months);
+		mc_appendf(buf, size, len, " in %s", months);
 	}
 }
 

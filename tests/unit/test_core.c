@@ -59,6 +59,22 @@ static void test_date_parse(void **state)
 	assert_false(mc_date_parse_spanish("31 de marzo de 2025 extra", &d));
 }
 
+static void test_appendf(void **state)
+{
+	(void)state;
+	char buf[8];
+	size_t len = 0;
+	mc_appendf(buf, sizeof buf, &len, "%s", "abc");
+	mc_appendf(buf, sizeof buf, &len, "-%d", 12);
+	assert_string_equal(buf, "abc-12");
+	assert_int_equal(len, 6);
+	mc_appendf(buf, sizeof buf, &len, "%s", "xyz"); /* cut: 7 bytes and the NUL */
+	assert_string_equal(buf, "abc-12x");
+	assert_int_equal(len, sizeof buf);
+	mc_appendf(buf, sizeof buf, &len, "%s", "more"); /* full: nothing happens */
+	assert_string_equal(buf, "abc-12x");
+}
+
 static void test_buf_cap(void **state)
 {
 	(void)state;
@@ -350,17 +366,12 @@ static void test_atomic_write(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_date_roundtrip),
-		cmocka_unit_test(test_date_parse),
-		cmocka_unit_test(test_buf_cap),
-		cmocka_unit_test(test_strmap),
-		cmocka_unit_test(test_sha256_vectors),
-		cmocka_unit_test(test_table_take),
-		cmocka_unit_test(test_table_append_rows),
-		cmocka_unit_test(test_atomic_write),
-		cmocka_unit_test(test_u64map),
-		cmocka_unit_test(test_sort_pairs),
-		cmocka_unit_test(test_sha256_paths_agree),
+		cmocka_unit_test(test_date_roundtrip), cmocka_unit_test(test_date_parse),
+		cmocka_unit_test(test_buf_cap),	       cmocka_unit_test(test_appendf),
+		cmocka_unit_test(test_strmap),	       cmocka_unit_test(test_sha256_vectors),
+		cmocka_unit_test(test_table_take),     cmocka_unit_test(test_table_append_rows),
+		cmocka_unit_test(test_atomic_write),   cmocka_unit_test(test_u64map),
+		cmocka_unit_test(test_sort_pairs),     cmocka_unit_test(test_sha256_paths_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
