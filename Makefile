@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build asan test unit-asan demo bench lint format install clean
+.PHONY: all deps build asan test unit-asan demo bench lint format install clean lambda-zip
 
 all: build
 
@@ -39,6 +39,14 @@ lint: build
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+# The AWS Lambda function as a zip: $(BUILD)/lambda/milkcast-lambda.zip, its
+# shared libraries bundled, glibc and its loader included (Debian's C++
+# runtime needs a newer glibc than Amazon Linux 2023's 2.34); fails when
+# scripts/check-glibc.sh finds the bundle leaning on the host.  See
+# docs/deploy.md.
+lambda-zip: build
+	@scripts/lambda-zip.sh $(BUILD)
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config git
       libzip-dev libxml2-dev libzstd-dev libsnappy-dev libsqlite3-dev
       libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libxgboost-dev
-      libcmocka-dev tzdata
+      libcmocka-dev tzdata patchelf
 # tests and benchmarks: oracles and peers, never part of milkcast itself
       python3 python3-pandas python3-openpyxl python3-xgboost python3-optuna python3-scipy sqlite3 zip unzip curl bc
       prometheus wrk python3-flask gunicorn

@@ -2,7 +2,8 @@
  * One HTTP request over libcurl (see milkcast/httpc.h): the options, the
  * body and header callbacks, and the outcome in an mc_httpc_resp.  Header
  * lines are copied into a curl list per request and wiped when it is freed,
- * since they may carry credentials.
+ * since they may carry credentials.  The CA file may come from the
+ * environment (ca_file).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,22 @@ static void set_limits(mc_httpc *c, const mc_httpc_req *q)
 	}
 }
 
+/*
+ * The CA file, as the curl tool picks it: $CURL_CA_BUNDLE, else $SSL_CERT_FILE; neither set (or
+ * empty): libcurl's built-in default, which is the build system's path (Debian's libcurl:
+ * /etc/ssl/certs/ca-certificates.crt, a file Amazon Linux lacks).
+ */
+static const char *ca_file(void)
+{
+	static const char *const vars[] = {"CURL_CA_BUNDLE", "SSL_CERT_FILE"};
+	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+		const char *v = secure_getenv(vars[i]);
+		if (v && *v)
+			return v;
+	}
+	return NULL;
+}
+
 static void set_options(mc_httpc *c, const mc_httpc_req *q, struct curl_slist *headers, transfer *t)
 {
 	c->api->easy_reset(c->curl); /* keeps the connection cache */
@@ -239,6 +256,9 @@ static void set_options(mc_httpc *c, const mc_httpc_req *q, struct curl_slist *h
 	set_ptr(c, CURLOPT_HTTPHEADER, headers);
 	set_ptr(c, CURLOPT_USERAGENT, "milkcast/" MC_VERSION);
 	set_long(c, CURLOPT_NOSIGNAL, 1L);
+	const char *ca = ca_file();
+	if (ca)
+		set_ptr(c, CURLOPT_CAINFO, ca);
 	set_ptr(c, CURLOPT_ERRORBUFFER, c->errbuf);
 	c->api->easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
 	set_ptr(c, CURLOPT_WRITEDATA, t);

@@ -3,7 +3,8 @@
  * thread: GET, HEAD, POST, PUT and DELETE; header lines out and response
  * headers in; basic auth; large bodies both ways, the body cap (announced,
  * streamed, cut); redirects; a timeout and a refused connection, each error
- * naming the URL (or the name standing for it); the retry loop and its
+ * naming the URL (or the name standing for it); the CA file named by
+ * CURL_CA_BUNDLE or SSL_CERT_FILE; the retry loop and its
  * judge; the backoff and what is retryable; percent-encoding.  Children of
  * this program (run again with "child SCENARIO") check what a fresh process
  * sees: libcurl mapped only after the first use, a missing or wrong libcurl
@@ -560,6 +561,82 @@ static void test_connection_refused(void **state)
 	mc_httpc_free(c);
 }
 
+/*
+ * The CA file from the environment: $CURL_CA_BUNDLE, else $SSL_CERT_FILE.  libcurl loads it
+ * after the TCP connection and before the TLS handshake, so an https:// request to the plain
+ * loopback server fails at once naming the missing file; the server never gets a byte.
+ */
+static mc_code https_to_loopback(mc_httpc *c, mc_httpc_resp *r, char *url, size_t cap,
+				 mc_error *err)
+{
+	snprintf(url, cap, "https://127.0.0.1:%d/echo", srv.port);
+	mc_httpc_req q = {.url = url, .timeout_ms = 500};
+	return mc_httpc_perform(c, &q, r, err);
+}
+
+static void test_ca_file_from_environment(void **state)
+{
+	(void)state;
+	mc_httpc *c = client();
+	mc_httpc_resp r;
+	mc_httpc_resp_init(&r);
+	mc_error err = MC_ERROR_INIT;
+	char url[64];
+
+	unsetenv("CURL_CA_BUNDLE"); /* the caller's, if any (restored by the teardown) */
+	setenv("SSL_CERT_FILE", "/nonexistent/ssl-cert-file.pem", 1);
+	assert_int_equal(https_to_loopback(c, &r, url, sizeof url, &err), MC_ERR_NETWORK);
+	assert_int_equal(r.failure, MC_HTTPC_FAILED); /* not retried: a setup error */
+	assert_false(mc_httpc_retryable(&r));
+	assert_has(err.msg, url);
+	assert_has(err.msg, "/nonexistent/ssl-cert-file.pem");
+
+	setenv("CURL_CA_BUNDLE", "/nonexistent/curl-ca-bundle.pem", 1); /* it wins */
+	assert_int_equal(https_to_loopback(c, &r, url, sizeof url, &err), MC_ERR_NETWORK);
+	assert_has(err.msg, "/nonexistent/curl-ca-bundle.pem");
+	assert_null(strstr(err.msg, "ssl-cert-file"));
+
+	setenv("CURL_CA_BUNDLE", "", 1); /* empty: as if unset */
+	assert_int_equal(https_to_loopback(c, &r, url, sizeof url, &err), MC_ERR_NETWORK);
+	assert_has(err.msg, "/nonexistent/ssl-cert-file.pem");
+
+	/* neither: libcurl's built-in default, on the same handle (the option does not stick) */
+	unsetenv("CURL_CA_BUNDLE");
+	unsetenv("SSL_CERT_FILE");
+	assert_int_equal(https_to_loopback(c, &r, url, sizeof url, &err), MC_ERR_NETWORK);
+	assert_null(strstr(err.msg, "/nonexistent/"));
+	mc_httpc_resp_release(&r);
+	mc_httpc_free(c);
+}
+
+/* The CA variables as the test found them. */
+static char *saved_ca_vars[2];
+static const char *const ca_vars[2] = {"CURL_CA_BUNDLE", "SSL_CERT_FILE"};
+
+static int save_ca_vars(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		const char *v = getenv(ca_vars[i]);
+		saved_ca_vars[i] = v ? strdup(v) : NULL;
+	}
+	return 0;
+}
+
+static int restore_ca_vars(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		if (saved_ca_vars[i])
+			setenv(ca_vars[i], saved_ca_vars[i], 1);
+		else
+			unsetenv(ca_vars[i]);
+		free(saved_ca_vars[i]);
+		saved_ca_vars[i] = NULL;
+	}
+	return 0;
+}
+
 /* --- retries ---------------------------------------------------------------------------- */
 
 typedef struct judged {
@@ -858,6 +935,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_redirects),
 		cmocka_unit_test(test_timeout_names_the_url),
 		cmocka_unit_test(test_connection_refused),
+		cmocka_unit_test_setup_teardown(test_ca_file_from_environment, save_ca_vars,
+						restore_ca_vars),
 		cmocka_unit_test(test_send_retries),
 		cmocka_unit_test(test_backoff_and_retryable),
 		cmocka_unit_test(test_escape),
