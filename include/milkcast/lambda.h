@@ -33,13 +33,17 @@ typedef struct mc_lambda_invocation {
 	char trace_id[256];
 	const uint8_t *event; /* the event payload (JSON), valid during the handler */
 	size_t event_len;
+	/* A handler that fails may name the errorType posted here; empty means
+	 * "milkcast.CODE" from the returned error's code. */
+	char error_type[64];
 } mc_lambda_invocation;
 
 /*
  * Handle one event: fill `response` (the JSON Lambda returns) or return an
- * error, which is posted as the invocation's error (errorType "milkcast.CODE").
+ * error, which is posted as the invocation's error (errorType
+ * inv->error_type when the handler set it, else "milkcast.CODE").
  */
-typedef mc_code (*mc_lambda_handler)(void *ud, const mc_lambda_invocation *inv, mc_buf *response,
+typedef mc_code (*mc_lambda_handler)(void *ud, mc_lambda_invocation *inv, mc_buf *response,
 				     mc_error *err);
 
 /* Connect to host:port (the AWS_LAMBDA_RUNTIME_API variable). */
@@ -70,5 +74,66 @@ mc_code mc_lambda_loop(mc_lambda_runtime *rt, mc_lambda_handler handler, void *u
 struct mc_router;
 mc_code mc_lambda_route(struct mc_router *r, const uint8_t *event, size_t n, mc_buf *out,
 			mc_error *err);
+
+/* --- a milkcast command per invocation (`milkcast lambda --run`) --------- */
+
+#define MC_LAMBDA_MAX_ARGS 64			       /* the event's "args": at most this many */
+#define MC_LAMBDA_MAX_ARG_LEN 1024		       /* bytes each */
+#define MC_LAMBDA_MAX_OUTPUT ((size_t)4 * 1024 * 1024) /* stdout kept by default */
+#define MC_LAMBDA_MAX_OK_EXITS 16
+
+/* In the forked child: run the command (argv[0] is its name, argv[argc] is
+ * NULL) and return its exit status.  stdout and stderr are pipes. */
+typedef int (*mc_lambda_child_fn)(void *ud, int argc, char **argv);
+/* In the runtime: a piece of the command's stderr, as it arrives. */
+typedef void (*mc_lambda_stderr_fn)(void *ud, const char *data, size_t n);
+
+typedef struct mc_lambda_command {
+	const char *const *argv; /* the command and its fixed arguments, NULL-terminated */
+	mc_lambda_child_fn run;
+	void *run_ud;
+	mc_lambda_stderr_fn on_stderr; /* may be NULL: stderr is then only scanned */
+	void *stderr_ud;
+	int ok_exits[MC_LAMBDA_MAX_OK_EXITS]; /* exit statuses that are success besides 0 */
+	int n_ok_exits;
+	size_t max_output; /* bytes of stdout kept in the response */
+	long grace_ms;	   /* SIGTERM, then SIGKILL this much later */
+	long reserve_ms;   /* time left after SIGKILL to post the error */
+} mc_lambda_command;
+
+/* Defaults: no extra ok exits, MC_LAMBDA_MAX_OUTPUT, 2 s grace, 0.5 s reserve. */
+void mc_lambda_command_init(mc_lambda_command *c);
+
+/*
+ * Parse a "--ok-exit" list ("0,3"): whole numbers 0-255 separated by commas,
+ * at most MC_LAMBDA_MAX_OK_EXITS; into c->ok_exits.
+ */
+mc_code mc_lambda_ok_exits_parse(mc_lambda_command *c, const char *list, mc_error *err);
+
+/*
+ * The extra arguments an event carries: {"args": ["--param", "k=v", ...]}
+ * (an array of at most MC_LAMBDA_MAX_ARGS strings of at most
+ * MC_LAMBDA_MAX_ARG_LEN bytes).  An object without "args" (EventBridge
+ * Scheduler's payload, {}), an empty event or null give none.  *out is a
+ * NULL-terminated array of copies (free with mc_lambda_args_free).
+ */
+mc_code mc_lambda_event_args(const uint8_t *event, size_t n, char ***out, int *count,
+			     mc_error *err);
+void mc_lambda_args_free(char **args);
+
+/*
+ * The --run handler: the command and the event's args run in a forked child
+ * (its own process group, killed with the runtime) with stdout captured (up
+ * to max_output bytes, then truncated with a note) and stderr handed to
+ * on_stderr.  Exit 0 or an ok exit: the response
+ * {"command": "milkcast ...", "exit": N, "output": <JSON output, or text>}.
+ * Otherwise an error with inv->error_type "CommandFailed" (other exit
+ * status), "Crashed" (killed by a signal) or "Timeout" (still running
+ * grace_ms + reserve_ms before the invocation's deadline: SIGTERM, SIGKILL
+ * grace_ms later), the message naming the command, the status and the last
+ * line of its stderr.  A bad event is an MC_ERR_INVALID error naming the field.
+ */
+mc_code mc_lambda_command_run(const mc_lambda_command *c, mc_lambda_invocation *inv,
+			      mc_buf *response, mc_error *err);
 
 #endif

@@ -163,9 +163,9 @@ variable "daily_reserved_concurrency" {
 }
 
 variable "daily_command" {
-  description = "Arguments the daily-flow function gives the image's entry point instead of its CMD."
+  description = "Arguments the daily-flow function gives the image's entry point (milkcast lambda): --run makes each invocation run this milkcast command."
   type        = list(string)
-  default     = ["flow", "run", "daily"]
+  default     = ["--run", "flow", "run", "daily"]
 }
 
 variable "log_retention_days" {

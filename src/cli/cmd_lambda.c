@@ -1,6 +1,7 @@
 /* `milkcast lambda`: the serving router as an AWS Lambda custom runtime. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
@@ -8,7 +9,7 @@
 #include "milkcast/serve.h"
 
 static const mc_command_help help = {
-	"milkcast lambda [--model SOURCE] [options]",
+	"milkcast lambda [--model SOURCE] [options] [--run COMMAND [ARGS...]]",
 	"Run as an AWS Lambda function (custom runtime, behind API Gateway).",
 	"Talks to the Lambda Runtime API at $AWS_LAMBDA_RUNTIME_API: asks for the next\n"
 	"event, answers it, forever.  API Gateway HTTP API events (payload format 2.0)\n"
@@ -18,7 +19,17 @@ static const mc_command_help help = {
 	"The model is loaded once, at init: --model or $MILKCAST_MODEL (a bundle\n"
 	"directory or s3://bucket/prefix/models/bundle-...), else the registry's\n"
 	"champion in HOME.  A failed init is reported to Lambda (init/error) and the\n"
-	"process exits 1.",
+	"process exits 1.\n"
+	"\n"
+	"With --run (last: every argument after it belongs to the command), each event\n"
+	"runs `milkcast --json COMMAND ARGS...` once instead, in a child process.  An\n"
+	"event {\"args\": [\"--param\", \"date=2025-03-31\"]} appends its strings (at most\n"
+	"64, of 1024 bytes each); an event without \"args\" adds none.  Exit 0, or an\n"
+	"--ok-exit status, answers {\"command\", \"exit\", \"output\"} with the command's\n"
+	"JSON; another status is the error CommandFailed, a signal Crashed.  A command\n"
+	"still running 2.5 s before the invocation's deadline gets SIGTERM, SIGKILL 2 s\n"
+	"later, and the error Timeout.  Its stderr goes to the function's log.\n"
+	"Example (the daily flow): milkcast lambda --run flow run daily",
 };
 
 /* The router for the function: the model named, or the workspace's champion. */
@@ -40,29 +51,99 @@ static mc_code open_router(const mc_ctx *ctx, const char *model, mc_router **out
 	return mc_router_new(&o, out, err);
 }
 
-static mc_code handle(void *router, const mc_lambda_invocation *inv, mc_buf *response,
-		      mc_error *err)
+static mc_code handle(void *router, mc_lambda_invocation *inv, mc_buf *response, mc_error *err)
 {
 	return mc_lambda_route(router, inv->event, inv->event_len, response, err);
 }
 
-int cmd_lambda(int argc, char **argv, mc_ctx *ctx)
+/* --- --run: a milkcast command per event ---------------------------------- */
+
+static const mc_command *find_command(const char *name)
 {
-	const char *model = getenv("MILKCAST_MODEL");
-	long max = 0;
-	const mc_option opts[] = {
-		MC_OPT_STRING(0, "model", &model, "SOURCE",
-			      "bundle directory or s3:// URI (default $MILKCAST_MODEL, else the "
-			      "champion)"),
-		MC_OPT_INT(0, "max-invocations", &max, "N",
-			   "stop after N events (0 = never; for local runs and tests)"),
-		MC_OPT_END(),
-	};
-	int prc = mc_parse_flags_only(argc, argv, opts, &help, ctx);
-	if (prc >= 0)
-		return prc;
-	if (max < 0)
-		return mc_usage_error(help.usage, "--max-invocations must be 0 or more");
+	for (const mc_command *c = mc_commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+/* In the forked child: the command as `milkcast --json ARGS` runs it. */
+static int run_child(void *parent_ctx, int argc, char **argv)
+{
+	const mc_ctx *parent = parent_ctx;
+	const mc_command *cmd = find_command(argv[0]);
+	if (!cmd) {
+		fprintf(stderr, "milkcast: error: '%s' is not a milkcast command\n", argv[0]);
+		return MC_EXIT_USAGE;
+	}
+	mc_ctx c = {.home = parent->home, .json = true, .verbosity = parent->verbosity};
+	int code = cmd->fn(argc, argv, &c);
+	mc_ctx_release(&c);
+	return code;
+}
+
+/* The command's stderr, as it comes, into the function's log. */
+static void pass_stderr(void *ud, const char *data, size_t n)
+{
+	fwrite(data, 1, n, stderr);
+}
+
+static mc_code handle_run(void *command, mc_lambda_invocation *inv, mc_buf *response, mc_error *err)
+{
+	mc_code rc = mc_lambda_command_run(command, inv, response, err);
+	if (rc)
+		fprintf(stderr, "milkcast lambda: request %s: %s: %s\n", inv->request_id,
+			inv->error_type[0] ? inv->error_type : mc_strerror(rc), err->msg);
+	return rc;
+}
+
+/* --run's command: a milkcast command, not lambda itself. */
+static mc_code check_run(char **run, const char *ok_exit, mc_lambda_command *c, mc_error *err)
+{
+	if (!run[0] || !*run[0])
+		return mc_fail(err, MC_ERR_INVALID,
+			       "--run needs a milkcast command, like --run flow run daily");
+	if (!strcmp(run[0], "lambda"))
+		return mc_fail(err, MC_ERR_INVALID, "--run lambda: lambda cannot run itself");
+	if (!find_command(run[0]))
+		return mc_fail(err, MC_ERR_INVALID,
+			       "--run %.100s: not a milkcast command (see 'milkcast help')",
+			       run[0]);
+	return mc_lambda_ok_exits_parse(c, ok_exit, err);
+}
+
+/* Loop over events running `run` (NULL-terminated) with the options given. */
+static int run_mode(mc_ctx *ctx, char **run, const char *ok_exit, long max)
+{
+	mc_lambda_command c;
+	mc_lambda_command_init(&c);
+	mc_error bad = MC_ERROR_INIT, err = MC_ERROR_INIT;
+	mc_code invalid = check_run(run, ok_exit, &c, &bad);
+	mc_lambda_runtime *rt = NULL;
+	if (mc_lambda_runtime_open(getenv("AWS_LAMBDA_RUNTIME_API"), &rt, &err)) {
+		if (invalid)
+			return mc_usage_error(help.usage, "%s", bad.msg);
+		return mc_die_error(&err);
+	}
+	if (invalid) {
+		if (mc_lambda_init_error(rt, &bad, &err))
+			fprintf(stderr, "milkcast: could not report the init error: %s\n", err.msg);
+		mc_lambda_runtime_free(rt);
+		return mc_usage_error(help.usage, "%s", bad.msg);
+	}
+	c.argv = (const char *const *)run;
+	c.run = run_child;
+	c.run_ud = ctx;
+	c.on_stderr = pass_stderr;
+	mc_code rc = mc_lambda_loop(rt, handle_run, &c, max, &err);
+	mc_lambda_runtime_free(rt);
+	return rc ? mc_die_error(&err) : MC_EXIT_OK;
+}
+
+/* Serve predictions: the router on the model named, or the workspace's champion. */
+static int serve_mode(mc_ctx *ctx, const char *model, long max)
+{
+	if (!model)
+		model = getenv("MILKCAST_MODEL");
 	if (model && !*model)
 		model = NULL;
 	mc_error err = MC_ERROR_INIT;
@@ -81,4 +162,47 @@ int cmd_lambda(int argc, char **argv, mc_ctx *ctx)
 	mc_router_free(router);
 	mc_lambda_runtime_free(rt);
 	return rc ? mc_die_error(&err) : MC_EXIT_OK;
+}
+
+/* The index of the first "--run" in argv (argc when none). */
+static int run_index(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--"))
+			return argc;
+		else if (!strcmp(argv[i], "--run"))
+			return i;
+	return argc;
+}
+
+int cmd_lambda(int argc, char **argv, mc_ctx *ctx)
+{
+	const char *model = NULL, *ok_exit = NULL, *run_eq = NULL;
+	long max = 0;
+	const mc_option opts[] = {
+		MC_OPT_STRING(0, "model", &model, "SOURCE",
+			      "bundle directory or s3:// URI (default $MILKCAST_MODEL, else the "
+			      "champion)"),
+		MC_OPT_INT(0, "max-invocations", &max, "N",
+			   "stop after N events (0 = never; for local runs and tests)"),
+		MC_OPT_STRING(0, "run", &run_eq, "CMD [ARGS...]",
+			      "run this milkcast command per event instead of serving (last: "
+			      "what follows is the command's)"),
+		MC_OPT_STRING(0, "ok-exit", &ok_exit, "LIST",
+			      "with --run: exit statuses that are success, like 0,3 (default 0)"),
+		MC_OPT_END(),
+	};
+	int at = run_index(argc, argv);
+	int prc = mc_parse_flags_only(at, argv, opts, &help, ctx);
+	if (prc >= 0)
+		return prc;
+	if (max < 0)
+		return mc_usage_error(help.usage, "--max-invocations must be 0 or more");
+	char *run_one[] = {(char *)run_eq, NULL};
+	char **run = at < argc ? argv + at + 1 : run_eq ? run_one : NULL;
+	if (run && model)
+		return mc_usage_error(help.usage, "--model and --run do not go together");
+	if (!run && ok_exit)
+		return mc_usage_error(help.usage, "--ok-exit goes with --run");
+	return run ? run_mode(ctx, run, ok_exit ? ok_exit : "0", max) : serve_mode(ctx, model, max);
 }

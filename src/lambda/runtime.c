@@ -182,14 +182,17 @@ static mc_code respond(mc_lambda_runtime *rt, const char *id, const mc_buf *resp
 }
 
 static mc_code handle_one(mc_lambda_runtime *rt, mc_lambda_handler handler, void *ud,
-			  const mc_lambda_invocation *inv, mc_buf *response, mc_error *err)
+			  mc_lambda_invocation *inv, mc_buf *response, mc_error *err)
 {
 	mc_error failure = MC_ERROR_INIT;
 	mc_buf_reset(response);
 	char path[200], type[64];
 	snprintf(path, sizeof path, "/invocation/%s/error", inv->request_id);
 	if (handler(ud, inv, response, &failure)) {
-		error_type(type, sizeof type, "milkcast", failure.code);
+		if (inv->error_type[0])
+			snprintf(type, sizeof type, "%s", inv->error_type);
+		else
+			error_type(type, sizeof type, "milkcast", failure.code);
 		return post_error(rt, path, type, failure.msg, err);
 	}
 	if (response->len > MC_LAMBDA_MAX_RESPONSE) {

@@ -3,7 +3,10 @@
 # (tests/oracle/fake_lambda_runtime.py): API Gateway HTTP API v2.0 events (a
 # named stage, query strings, base64 bodies, bad JSON), direct invocations,
 # a handler error, a response over the API's size limit (413), and an init
-# error; the numbers equal `milkcast predict`'s.
+# error; the numbers equal `milkcast predict`'s.  Then `--run`: a milkcast
+# command per invocation (lake ls, the daily flow with event args, a failing
+# command, monitor's exit 3 with --ok-exit, a bad event, a command past the
+# deadline, a bad --run).
 . "$(dirname "$0")/lib.sh"
 FAKE="$MC_SRC/tests/oracle/fake_lambda_runtime.py"
 "$MILKCAST" -q ingest "$MC_SRC/data/sniim/raw/Leche31032025.xlsx"
@@ -13,12 +16,13 @@ FAKE="$MC_SRC/tests/oracle/fake_lambda_runtime.py"
 FAKE_PID=
 stop_fake() { if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; fi; FAKE_PID=; }
 trap 'stop_fake; rm -rf "$TMP"' EXIT
-start_fake() { # EVENTS.json
+start_fake() { # EVENTS.json (FAKE_DEADLINE_MS from the environment)
 	rm -f "$TMP/port" "$TMP/record.json"
 	$PY "$FAKE" "$1" "$TMP/record.json" "$TMP/port" & FAKE_PID=$!
 	for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
 	[ -s "$TMP/port" ] || fail "the fake runtime API did not start"
-	export AWS_LAMBDA_RUNTIME_API="127.0.0.1:$(cat "$TMP/port")"
+	AWS_LAMBDA_RUNTIME_API="127.0.0.1:$(cat "$TMP/port")"
+	export AWS_LAMBDA_RUNTIME_API
 }
 rec() { json_get "$TMP/record.json" "$1"; }
 
@@ -65,6 +69,7 @@ assert_eq "$(rec "'Atlantis' in j['errors'][0]['body']['errorMessage']")" True "
 pass "HTTP API events, direct invocations and handler errors"
 
 # A response over the API's limit: the API answers 413 and the invocation gets an error.
+# shellcheck disable=SC2016 # "$default" is API Gateway's stage name, not a variable
 $PY -c 'import json,sys; json.dump([{"version":"2.0","rawPath":"/v1/series","rawQueryString":"","headers":{},"requestContext":{"http":{"method":"GET","path":"/v1/series"},"stage":"$default"},"isBase64Encoded":False},{"version":"2.0","rawPath":"/healthz","rawQueryString":"","headers":{},"requestContext":{"http":{"method":"GET","path":"/healthz"},"stage":"$default"},"isBase64Encoded":False}], open(sys.argv[1], "w"))' "$TMP/big.json"
 FAKE_MAX_RESPONSE=2000 start_fake "$TMP/big.json"
 expect_exit 0 timeout 60 "$MILKCAST" lambda --max-invocations 2
@@ -88,3 +93,97 @@ unset AWS_LAMBDA_RUNTIME_API
 expect_exit 1 "$MILKCAST" lambda
 assert_contains "$TMP/err" "AWS_LAMBDA_RUNTIME_API is not set"
 pass "init error, container error and a missing runtime API"
+
+# --run: `lake ls` per event; EventBridge Scheduler's payload and {} add no argument.
+echo '[{"source": "milkcast.schedule", "flow": "daily"}, {}]' >"$TMP/run.json"
+FAKE_DEADLINE_MS=600000 start_fake "$TMP/run.json"
+expect_exit 0 timeout 120 "$MILKCAST" lambda --max-invocations 2 --run lake ls
+stop_fake
+"$MILKCAST" --json lake ls >"$TMP/lake.json"
+assert_eq "$(rec "(j['protocol_errors'], len(j['responses']), j['errors'])")" "([], 2, [])" "lake ls answered twice"
+assert_eq "$(rec "[(r['body']['command'], r['body']['exit'], r['late']) for r in j['responses']]")" \
+	"[('milkcast lake ls', 0, False), ('milkcast lake ls', 0, False)]" "command and exit"
+assert_eq "$(rec "j['responses'][1]['body']['output'] == json.load(open('$TMP/lake.json'))")" True "output = milkcast --json lake ls"
+pass "--run lake ls: the command's JSON in the response"
+
+# The daily flow: event args appended; a failing command; a bad event; stderr in the log.
+$PY - "$TMP/run.json" <<'PY'
+import json, sys
+json.dump([{"args": ["--param", "date=2025-03-31"]},
+           {"args": ["--param", "date=2025-03-31", "--param", "nope=1"]},
+           {"args": ["--param", 5]},
+           {"args": ["--param", "date=2025-03-31"]}], open(sys.argv[1], "w"))
+PY
+FAKE_DEADLINE_MS=600000 start_fake "$TMP/run.json"
+expect_exit 0 timeout 300 "$MILKCAST" lambda --max-invocations 4 --run flow run daily --param fetch=false --param alerts=false --param retries=0
+stop_fake
+assert_eq "$(rec "(j['protocol_errors'], len(j['responses']), len(j['errors']))")" "([], 2, 2)" "2 responses, 2 errors"
+assert_eq "$(rec "j['responses'][0]['body']['command']")" "milkcast flow run daily --param fetch=false --param alerts=false --param retries=0 --param date=2025-03-31" "event args appended"
+assert_eq "$(rec "[(r['body']['exit'], r['body']['output']['state'], r['body']['output']['parameters']) for r in j['responses']]")" \
+	"[(0, 'Completed', {'alerts': False, 'date': '2025-03-31', 'fetch': False, 'retries': 0}), (0, 'Completed', {'alerts': False, 'date': '2025-03-31', 'fetch': False, 'retries': 0})]" "the flow ran with the event's date"
+assert_eq "$(rec "[t['label'] for t in j['responses'][0]['body']['output']['tasks']]")" "['predict', 'monitor']" "daily tasks"
+[ -s "$MILKCAST_HOME/reports/forecasts/forecast-2025-03-31.csv" ] || fail "the flow's forecast is missing"
+assert_eq "$(rec "(j['errors'][0]['type'], j['errors'][0]['body']['errorMessage'])")" \
+	"('CommandFailed', \"'milkcast flow run daily --param fetch=false --param alerts=false --param retries=0 --param date=2025-03-31 --param nope=1' exited with 2: flow 'daily' has no parameter 'nope' (see 'milkcast flow --help')\")" "a failing command"
+assert_eq "$(rec "(j['errors'][1]['type'], j['errors'][1]['body']['errorMessage'])")" \
+	"('milkcast.invalid', \"event field 'args[1]': expected a string, got a number\")" "a bad event"
+assert_contains "$TMP/err" "Flow run 'daily' is Completed"
+assert_contains "$TMP/err" "CommandFailed: 'milkcast flow run daily"
+pass "--run flow run daily: event args, a failing command, a bad event, stderr in the log"
+
+# monitor exits 3 when a rule fired (the shipped data drifts): a failure unless --ok-exit.
+echo '[{}]' >"$TMP/run.json"
+FAKE_DEADLINE_MS=600000 start_fake "$TMP/run.json"
+expect_exit 0 timeout 120 "$MILKCAST" lambda --max-invocations 1 --run monitor --as-of 2025-03-31 --no-alerts
+stop_fake
+assert_eq "$(rec "(j['errors'][0]['type'], j['errors'][0]['body']['errorMessage'].startswith(\"'milkcast monitor --as-of 2025-03-31 --no-alerts' exited with 3: \"))")" "('CommandFailed', True)" "exit 3 fails by default"
+FAKE_DEADLINE_MS=600000 start_fake "$TMP/run.json"
+expect_exit 0 timeout 120 "$MILKCAST" lambda --max-invocations 1 --ok-exit 0,3 --run monitor --as-of 2025-03-31 --no-alerts
+stop_fake
+assert_eq "$(rec "(j['errors'], j['responses'][0]['body']['exit'], j['responses'][0]['body']['output']['status'])")" "([], 3, 'alert')" "--ok-exit 0,3"
+pass "--ok-exit: monitor's 3 is a result"
+
+# Past the deadline: the flow waits 60 s to retry an unreachable SNIIM; it is
+# stopped 2.5 s before the 5 s deadline, Timeout is posted in time, the process
+# is gone, and the next invocation runs.
+$PY - "$TMP/run.json" <<'PY'
+import json, sys
+json.dump([{"args": ["--param", "date=2025-03-31", "--param", "fetch=true", "--param", "retries=1",
+                     "--param", "base_url=http://127.0.0.1:1/"]},
+           {"args": ["--param", "date=2025-03-31"]}], open(sys.argv[1], "w"))
+PY
+FAKE_DEADLINE_MS=5000 start_fake "$TMP/run.json"
+expect_exit 0 timeout 60 "$MILKCAST" lambda --max-invocations 2 --run flow run daily --param fetch=false --param alerts=false --param retries=0
+stop_fake
+assert_eq "$(rec "(j['errors'][0]['type'], j['errors'][0]['late'], 'was still running 2500 ms before the invocation' in j['errors'][0]['body']['errorMessage'])")" "('Timeout', False, True)" "Timeout before the deadline"
+assert_eq "$(rec "(len(j['responses']), j['responses'][0]['body']['output']['state'])")" "(1, 'Completed')" "the next invocation"
+"$MILKCAST" --json flow runs >"$TMP/runs.json"
+pid=$(json_get "$TMP/runs.json" "[r['pid'] for r in j if r['parameters'].get('base_url') == 'http://127.0.0.1:1/'][0]")
+[ -n "$pid" ] && [ "$pid" != None ] || fail "no flow run of the timed-out invocation"
+if kill -0 "$pid" 2>/dev/null; then fail "the timed-out command (pid $pid) still runs"; fi
+assert_eq "$(json_get "$TMP/runs.json" "[r['state'] for r in j if r['parameters'].get('base_url') == 'http://127.0.0.1:1/']")" "['Crashed']" "the stopped flow run"
+pass "a command past the deadline is stopped and reported as Timeout"
+
+# A bad --run is reported through init/error (exit 2); --model does not go with --run.
+for bad in "nope" "lambda --run lake ls"; do
+	start_fake "$TMP/run.json"
+	# shellcheck disable=SC2086
+	expect_exit 2 timeout 60 "$MILKCAST" lambda --run $bad
+	stop_fake
+	assert_eq "$(rec "(len(j['init_errors']), j['init_errors'][0]['type'], j['responses'], j['errors'])")" "(1, 'milkcast.Init.invalid', [], [])" "init error for --run $bad"
+done
+assert_eq "$(rec "j['init_errors'][0]['body']['errorMessage']")" "--run lambda: lambda cannot run itself" "--run lambda"
+start_fake "$TMP/run.json"
+expect_exit 2 timeout 60 "$MILKCAST" lambda --ok-exit 0,x --run lake ls
+stop_fake
+assert_eq "$(rec "'--ok-exit' in j['init_errors'][0]['body']['errorMessage']")" True "a bad --ok-exit"
+start_fake "$TMP/run.json"
+expect_exit 2 timeout 60 "$MILKCAST" lambda --run
+stop_fake
+assert_contains "$TMP/err" "needs a milkcast command"
+unset AWS_LAMBDA_RUNTIME_API
+expect_exit 2 "$MILKCAST" lambda --run nope
+assert_contains "$TMP/err" "'nope'\\|nope: not a milkcast command"
+expect_exit 2 "$MILKCAST" lambda --model "$TMP/x" --run lake ls
+assert_contains "$TMP/err" "do not go together"
+pass "bad --run: init/error"

@@ -16,7 +16,10 @@ runtime answers, following the documented protocol:
 usage: fake_lambda_runtime.py EVENTS.json RECORD.json PORTFILE
 Each event is a JSON value sent as the payload.  On every answer the record
 file is rewritten: {"responses": [...], "errors": [...], "init_errors": [...],
-"protocol_errors": [...]}.  Python's standard library only.
+"protocol_errors": [...]}; an answer after the invocation's deadline has
+"late": true.  The deadline is FAKE_DEADLINE_MS (3000) after the event is
+handed out; FAKE_MAX_RESPONSE (6 MB) is the response limit.  Python's
+standard library only.
 """
 import json
 import os
@@ -27,6 +30,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_RESPONSE = int(os.environ.get("FAKE_MAX_RESPONSE", 6 * 1024 * 1024))
+DEADLINE_MS = int(os.environ.get("FAKE_DEADLINE_MS", 3000))
 PREFIX = "/2018-06-01/runtime"
 
 events = json.load(open(sys.argv[1]))
@@ -78,13 +82,14 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(500, {"errorMessage": "no event", "errorType": "Timeout"})
             event = events.pop(0)
             rid = str(uuid.uuid4())
-            outstanding[rid] = time.time()
+            deadline_ms = int(time.time() * 1000) + DEADLINE_MS
+            outstanding[rid] = deadline_ms
         payload = json.dumps(event).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Lambda-Runtime-Aws-Request-Id", rid)
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(int((time.time() + 3) * 1000)))
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(deadline_ms))
         self.send_header("Lambda-Runtime-Invoked-Function-Arn",
                          "arn:aws:lambda:us-east-1:123456789012:function:milkcast")
         self.send_header("Lambda-Runtime-Trace-Id", "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1")
@@ -116,16 +121,16 @@ class Handler(BaseHTTPRequestHandler):
                 save()
                 return self.reply(413, {"errorMessage": "Exceeded maximum allowed payload size (%d bytes)." % MAX_RESPONSE,
                                         "errorType": "RequestEntityTooLarge"})
-            del outstanding[rid]
+            late = time.time() * 1000 > outstanding.pop(rid)
             if kind == "response":
                 try:
                     body = json.loads(data)
                 except ValueError:
                     body = {"not_json": data[:200].decode("latin-1")}
-                record["responses"].append({"id": rid, "body": body})
+                record["responses"].append({"id": rid, "body": body, "late": late})
             else:
                 record["errors"].append({"id": rid, "type": self.headers.get("Lambda-Runtime-Function-Error-Type"),
-                                         "body": self.error_doc(data)})
+                                         "body": self.error_doc(data), "late": late})
             save()
         return self.reply(202, {"status": "OK"})
 

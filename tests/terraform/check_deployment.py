@@ -361,7 +361,7 @@ def check_functions(ep, out, tfv, name):
     api, daily = r["api"]["Configuration"], r["daily"]["Configuration"]
     need(not api.get("ImageConfigResponse", {}).get("ImageConfig", {}).get("Command"), "api: overrides the image's command")
     cmd = daily["ImageConfigResponse"]["ImageConfig"]["Command"]
-    need(cmd == ["flow", "run", "daily"], f"daily: command {cmd}")
+    need(cmd == ["--run", "flow", "run", "daily"], f"daily: command {cmd}")
     need(r["daily"]["Concurrency"]["ReservedConcurrentExecutions"] == 1, f"daily: concurrency {r['daily'].get('Concurrency')}")
     need(r["async"]["MaximumRetryAttempts"] == 0, f"daily: async retries {r['async']}")
     denv = daily["Environment"]["Variables"]
