@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "flow/flow_int.h"
+#include "milkcast/child.h"
 
 #define FRAME_MAX ((size_t)256 << 20) /* a result larger than this is refused */
 #define LOG_LINE_MAX 8192
@@ -134,29 +135,9 @@ static void send_error(int fd, mc_code code, const char *msg)
 	send_frame(fd, 'E', c, 4, msg, strlen(msg));
 }
 
-static void child_setup(pid_t parent)
-{
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(3); /* the engine died before we got here */
-	/* The engine's host may catch signals (a CLI's SIGINT, a test harness's SIGSEGV):
-	 * not in a task.  SIGTERM must stop it, as timeouts and cancellation expect. */
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN &&
-		    sa.sa_handler != SIG_DFL)
-			signal(sig, SIG_DFL);
-	}
-	signal(SIGTERM, SIG_DFL);
-	sigset_t all;
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-}
-
 static _Noreturn void child_main(const flow_attempt *a, int fd, pid_t parent)
 {
-	child_setup(parent);
+	mc_child_setup(parent, 3); /* 3: the engine died before we got here */
 	mc_task_ctx ctx = {fd, a};
 	json_t *res = NULL;
 	mc_error e = MC_ERROR_INIT;

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "milkcast/child.h"
+#include "milkcast/json_kind.h"
 #include "milkcast/lambda.h"
 
 #define CHUNK 65536
@@ -68,21 +70,6 @@ static bool exit_ok(const mc_lambda_command *c, int code)
 
 /* --- the event's arguments ------------------------------------------------------ */
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "a value";
-}
-
 void mc_lambda_args_free(char **args)
 {
 	if (!args)
@@ -99,7 +86,7 @@ static mc_code copy_args(const json_t *args, char ***out, int *count, mc_error *
 	if (!json_is_array(args))
 		return mc_fail(err, MC_ERR_INVALID,
 			       "event field 'args': expected an array of strings, got %s",
-			       json_kind(args));
+			       mc_json_kind(args));
 	if (n > MC_LAMBDA_MAX_ARGS)
 		return mc_fail(err, MC_ERR_INVALID, "event field 'args': %zu items, at most %d", n,
 			       MC_LAMBDA_MAX_ARGS);
@@ -108,7 +95,7 @@ static mc_code copy_args(const json_t *args, char ***out, int *count, mc_error *
 		if (!json_is_string(a))
 			return mc_fail(err, MC_ERR_INVALID,
 				       "event field 'args[%zu]': expected a string, got %s", i,
-				       json_kind(a));
+				       mc_json_kind(a));
 		if (json_string_length(a) > MC_LAMBDA_MAX_ARG_LEN)
 			return mc_fail(err, MC_ERR_INVALID,
 				       "event field 'args[%zu]': %zu bytes, at most %d", i,
@@ -151,7 +138,7 @@ mc_code mc_lambda_event_args(const uint8_t *event, size_t n, char ***out, int *c
 		rc = mc_fail(err, MC_ERR_INVALID,
 			     "the event must be a JSON object like {\"args\": [\"--param\", "
 			     "\"date=2025-03-31\"]}, got %s",
-			     json_kind(ev));
+			     mc_json_kind(ev));
 	else if (args)
 		rc = copy_args(args, out, count, err);
 	else if (!(*out = calloc(1, sizeof **out)))
@@ -241,22 +228,8 @@ static mc_code command_line(char **argv, mc_buf *b)
 static _Noreturn void child_main(const mc_lambda_command *c, int argc, char **argv,
 				 const int out[2], const int errp[2], pid_t parent)
 {
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127); /* the runtime died before we got here */
-	/* The runtime's host may catch signals (a test harness): not the command. */
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN &&
-		    sa.sa_handler != SIG_DFL)
-			signal(sig, SIG_DFL);
-	}
-	signal(SIGTERM, SIG_DFL);
+	mc_child_setup(parent, 127); /* 127: the runtime died before we got here */
 	signal(SIGPIPE, SIG_DFL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 	int null = open("/dev/null", O_RDONLY);
 	if (null >= 0 && null != STDIN_FILENO) {
 		dup2(null, STDIN_FILENO);

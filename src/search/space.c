@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "milkcast/json_kind.h"
 #include "search/search_int.h"
 
 #define SPACE_FILE_MAX (1u << 20)
@@ -166,21 +167,6 @@ static mc_code param_fail(const parse_ctx *c, mc_code code, const char *fmt, ...
 	return mc_fail(c->err, code, "%s: parameter #%zu: %s", c->file, c->index + 1, what);
 }
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "a value";
-}
-
 static mc_code get_number(const parse_ctx *c, json_t *spec, const char *field, double *out)
 {
 	json_t *v = json_object_get(spec, field);
@@ -188,7 +174,7 @@ static mc_code get_number(const parse_ctx *c, json_t *spec, const char *field, d
 		return param_fail(c, MC_ERR_FORMAT, "'%s' is missing", field);
 	if (!json_is_number(v))
 		return param_fail(c, MC_ERR_FORMAT, "'%s' must be a number, not %s", field,
-				  json_kind(v));
+				  mc_json_kind(v));
 	*out = json_number_value(v);
 	if (!isfinite(*out))
 		return param_fail(c, MC_ERR_INVALID, "'%s' must be finite", field);
@@ -202,7 +188,7 @@ static mc_code parse_type(const parse_ctx *c, json_t *spec, mc_param_type *out)
 		return param_fail(c, MC_ERR_FORMAT, "'type' is missing");
 	if (!json_is_string(v))
 		return param_fail(c, MC_ERR_FORMAT, "'type' must be a string, not %s",
-				  json_kind(v));
+				  mc_json_kind(v));
 	for (size_t t = 0; t < N_TYPES; t++)
 		if (strcmp(json_string_value(v), type_names[t]) == 0) {
 			*out = (mc_param_type)t;
@@ -273,7 +259,7 @@ static mc_code parse_option(const parse_ctx *c, json_t *v, size_t k, mc_option *
 		return param_fail(c, MC_ERR_FORMAT,
 				  "'options'[%zu] must be a number or a string, "
 				  "not %s",
-				  k, json_kind(v));
+				  k, mc_json_kind(v));
 	}
 	return o->text ? MC_OK : mc_fail(c->err, MC_ERR_NOMEM, "out of memory");
 }
@@ -285,7 +271,7 @@ static mc_code parse_options(const parse_ctx *c, json_t *spec, mc_param *p)
 		return param_fail(c, MC_ERR_FORMAT, "'options' is missing");
 	if (!json_is_array(a))
 		return param_fail(c, MC_ERR_FORMAT, "'options' must be an array, not %s",
-				  json_kind(a));
+				  mc_json_kind(a));
 	size_t n = json_array_size(a);
 	if (n == 0)
 		return param_fail(c, MC_ERR_INVALID, "'options' must not be empty");
@@ -305,7 +291,7 @@ static mc_code parse_param(parse_ctx *c, json_t *spec, bool named, mc_param *p)
 {
 	if (!json_is_object(spec))
 		return param_fail(c, MC_ERR_FORMAT, "expected an object with a 'type', not %s",
-				  json_kind(spec));
+				  mc_json_kind(spec));
 	mc_code rc = parse_type(c, spec, &p->type);
 	if (!rc)
 		rc = check_fields(c, spec, p->type, named);
@@ -334,7 +320,7 @@ static mc_code entry_name(parse_ctx *c, const char *key, json_t *spec, const cha
 			return param_fail(c, MC_ERR_FORMAT, "'name' is missing");
 		if (!json_is_string(v))
 			return param_fail(c, MC_ERR_FORMAT, "'name' must be a string, not %s",
-					  json_kind(v));
+					  mc_json_kind(v));
 		key = json_string_value(v);
 	}
 	if (!*key)
@@ -406,7 +392,7 @@ mc_code mc_space_parse_json(const char *text, size_t n, const char *name, mc_spa
 	if (!json_is_object(root) && !json_is_array(root))
 		rc = mc_fail(err, MC_ERR_FORMAT,
 			     "%s: expected an object of parameters or an array of them, not %s",
-			     file, json_kind(root));
+			     file, mc_json_kind(root));
 	else if (root_size(root) == 0)
 		rc = mc_fail(err, MC_ERR_INVALID, "%s: the space has no parameters", file);
 	else if (root_size(root) > MC_SPACE_MAX_PARAMS)

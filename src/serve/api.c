@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "milkcast/date.h"
+#include "milkcast/json_kind.h"
 #include "milkcast/series.h"
 #include "serve/serve_int.h"
 
@@ -51,20 +52,6 @@ static void respond_error(mc_http_response *resp, api_err *e)
 
 /* ---- reading fields ---- */
 
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
 /* A request's instance, as read: names as sent, dates in days (INT32_MIN = not given). */
 typedef struct instance {
 	const char *state, *city, *milk_type, *channel;
@@ -91,7 +78,7 @@ static bool get_string(json_t *o, const instance *in, const char *key, bool requ
 		return !required || fail(e, 422, "missing_field", f, "missing field '%s'", f);
 	if (!json_is_string(v))
 		return fail(e, 422, "invalid_field", f, "'%s' must be a string, not %s", f,
-			    type_name(v));
+			    mc_json_kind(v));
 	if (json_string_length(v) > 200)
 		return fail(e, 422, "invalid_field", f, "'%s' is longer than 200 bytes", f);
 	*out = json_string_value(v);
@@ -134,7 +121,7 @@ static bool get_int(json_t *o, const instance *in, const char *key, long lo, lon
 	if (!(x >= (double)lo && x <= (double)hi && x == floor(x)))
 		return fail(e, 422, "invalid_field", f,
 			    "'%s' must be an integer from %ld to %ld%s%s", f, lo, hi,
-			    v ? ", not " : "", v ? type_name(v) : "");
+			    v ? ", not " : "", v ? mc_json_kind(v) : "");
 	*out = (long)x;
 	return true;
 }
@@ -153,7 +140,8 @@ static bool check_number(json_t *o, const instance *in, const char *key, api_err
 	}
 	char f[96];
 	field_name(in, key, f, sizeof f);
-	return fail(e, 422, "invalid_field", f, "'%s' must be a number, not %s", f, type_name(v));
+	return fail(e, 422, "invalid_field", f, "'%s' must be a number, not %s", f,
+		    mc_json_kind(v));
 }
 
 /* ---- the two request forms ---- */
@@ -253,7 +241,7 @@ static bool parse_item(json_t *o, int horizons, instance *in, api_err *e)
 		char f[40];
 		snprintf(f, sizeof f, "%.*s", (int)strlen(in->prefix) - 1, in->prefix);
 		return fail(e, 422, "invalid_field", f, "'%s' must be an object, not %s",
-			    f[0] ? f : "the body", type_name(o));
+			    f[0] ? f : "the body", mc_json_kind(o));
 	}
 	return is_original(o) ? parse_original(o, in, e) : parse_instance(o, horizons, in, e);
 }
@@ -748,11 +736,11 @@ static bool classify(json_t *doc, size_t max, batch *b, api_err *e)
 	if (!json_is_array(list))
 		return json_is_object(doc)
 			       ? fail(e, 422, "invalid_field", "instances",
-				      "'instances' must be an array, not %s", type_name(list))
+				      "'instances' must be an array, not %s", mc_json_kind(list))
 			       : fail(e, 422, "invalid_body", NULL,
 				      "the body must be a JSON object (one instance) or an array, "
 				      "not %s",
-				      type_name(doc));
+				      mc_json_kind(doc));
 	if (json_array_size(list) == 0)
 		return fail(e, 422, "invalid_field", b->name, "no instances to forecast");
 	if (json_array_size(list) > max)
