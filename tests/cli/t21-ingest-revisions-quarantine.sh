@@ -53,11 +53,11 @@ assert_eq "$(json_get "$TMP/out" "j['rows_added']")" 2 "added (one priced, one m
 assert_eq "$(json_get "$TMP/out" "j['rows_missing']")" 1 "missing (price 0)"
 expect_exit 0 "$MILKCAST" --json lake quarantine
 reasons=$(json_get "$TMP/out" "'\n'.join(sorted(r['position']+': '+r['reason'] for r in j))")
-echo "$reasons" | grep -q "row 1: unknown city for this state: state 'Sonora', city 'Atlantis'" || fail "unknown city: $reasons"
-echo "$reasons" | grep -q "row 2: date 2025-03-29 is a Saturday, not a publication day" || fail "saturday: $reasons"
-echo "$reasons" | grep -q "row 3: implausible price 250.00" || fail "price: $reasons"
-echo "$reasons" | grep -q "row 4: unknown channel 'Mercado'" || fail "channel: $reasons"
-echo "$reasons" | grep -q "row 6: duplicate of row 5" || fail "duplicate: $reasons"
+grep -q "row 1: unknown city for this state: state 'Sonora', city 'Atlantis'" <<<"$reasons" || fail "unknown city: $reasons"
+grep -q "row 2: date 2025-03-29 is a Saturday, not a publication day" <<<"$reasons" || fail "saturday: $reasons"
+grep -q "row 3: implausible price 250.00" <<<"$reasons" || fail "price: $reasons"
+grep -q "row 4: unknown channel 'Mercado'" <<<"$reasons" || fail "channel: $reasons"
+grep -q "row 6: duplicate of row 5" <<<"$reasons" || fail "duplicate: $reasons"
 pass "bad rows quarantined with reasons"
 
 # 3. A future date is quarantined against the real clock too.
