@@ -15,18 +15,19 @@ min() { awk 'NR==1||$1<m{m=$1} END{print m}'; }
 now() { date +%s.%N; }
 # Every workspace stays until the end: deleting files just before the next
 # run makes ext4 skip the freed inodes when it allocates (see bench/ingest.c).
-export MC_BENCH_DIR=$(mktemp -d)
+MC_BENCH_DIR=$(mktemp -d)
+export MC_BENCH_DIR
 trap 'rm -rf "$MC_BENCH_DIR"' EXIT
 
 c_in="" py_in="" c_proc="" py_proc="" c_last=""
-for r in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
 	# In process: mc_ingest into a fresh workspace (store already open).
 	c_last=$("$BUILD/bench_ingest" "$WB" data/sniim 10)
 	c_in+="$(echo "$c_last" | field ingest_seconds)"$'\n'
 	py_in+="$(/usr/bin/python3 bench/ingest_peer.py "$WB" 1 | field ingest_seconds)"$'\n'
 	# Whole processes, start-up included: 'milkcast ingest' into a new
 	# workspace (creating milkcast.db) against 'python3 ingest_peer.py'.
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		h=$(mktemp -d -p "$MC_BENCH_DIR"); s=$(now)
 		"$BUILD/milkcast" -q --home "$h" ingest "$WB"
 		e=$(now); c_proc+="$(echo "$e - $s" | bc)"$'\n'

@@ -12,7 +12,7 @@ PKGS=(build-essential cmake pkg-config git
 # tests and benchmarks: oracles and peers, never part of milkcast itself
       python3 python3-pandas python3-openpyxl python3-xgboost python3-optuna python3-scipy sqlite3 zip unzip curl bc
       prometheus wrk python3-flask gunicorn
-      clang-format cppcheck)
+      clang-format cppcheck clang-tidy shellcheck python3-yaml)
 # Node.js for the DuckDB oracle; the machine image may ship its own.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)

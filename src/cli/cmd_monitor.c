@@ -208,7 +208,7 @@ static int columns(const monitor_args *a, mc_monitor_opts *o, char **copy, const
 	size_t total = 0;
 	for (int i = 0; i < a->columns.n; i++)
 		total += strlen(a->columns.items[i]) + 1;
-	if (!a->columns.n)
+	if (a->columns.n <= 0)
 		return 0;
 	*copy = malloc(total);
 	*list = malloc(total * sizeof **list);

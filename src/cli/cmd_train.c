@@ -51,11 +51,13 @@ static int trial_cmp(const void *a, const void *b)
 
 static void print_leaderboard(const mc_ctx *ctx, const mc_train_result *r)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	const mc_trial **order = malloc(r->ntrials * sizeof *order);
 	if (!order)
 		return;
 	for (size_t i = 0; i < r->ntrials; i++)
 		order[i] = &r->trials[i];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	qsort(order, r->ntrials, sizeof *order, trial_cmp);
 	mc_info(ctx, "\nleaderboard (validation RMSE, MXN; %zu trials)\n", r->ntrials);
 	mc_info(ctx, "  %-5s %-10s %-7s %-7s %s\n", "trial", "RMSE", "rounds", "seconds", "params");

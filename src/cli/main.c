@@ -66,8 +66,10 @@ int main(int argc, char **argv)
 		else
 			return mc_usage_error(NULL, "unknown option '%s'", a);
 	}
-	if (i >= argc)
-		return cmd_help(1, argv, &ctx) == 0 ? MC_EXIT_USAGE : MC_EXIT_USAGE;
+	if (i >= argc) {
+		cmd_help(1, argv, &ctx);
+		return MC_EXIT_USAGE;
+	}
 	const mc_command *cmd = find_command(argv[i]);
 	if (!cmd)
 		return mc_usage_error(NULL, "'%s' is not a milkcast command (see 'milkcast help')",

@@ -14,7 +14,7 @@ int mc_die_error(const mc_error *err)
 	return MC_EXIT_FAIL;
 }
 
-int mc_usage_error(const char *usage, const char *fmt, ...)
+int(mc_usage_error)(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-mc_code mc_fail(mc_error *err, mc_code code, const char *fmt, ...)
+mc_code(mc_fail)(mc_error *err, mc_code code, const char *fmt, ...)
 {
 	if (!err)
 		return code;

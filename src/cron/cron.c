@@ -206,7 +206,7 @@ static mc_code parse_fields(mc_cron *c, const char *s, size_t base, mc_error *er
 			       "got %zu",
 			       n);
 	lexer lx = {s, 0, 0, base, err};
-	bool star[5];
+	bool star[5] = {false};
 	for (lx.field = 0; lx.field < 5; lx.field++) {
 		while (is_blank(s[lx.i]))
 			lx.i++;

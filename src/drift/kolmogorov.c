@@ -24,9 +24,9 @@
 #include "drift/drift_int.h"
 
 #define SCALE_EXP 128
-#define MIN_LOG_EXP -708.0			/* SciPy's _MIN_LOG in Pelz–Good */
-#define CEPHES_MINLOG -7.08396418532264106224E2 /* log(DBL_MIN) */
-#define SMIRNOV_MAX_N 1000000			/* above: Smirnov's approximation */
+#define MIN_LOG_EXP (-708.0)			  /* SciPy's _MIN_LOG in Pelz–Good */
+#define CEPHES_MINLOG (-7.08396418532264106224E2) /* log(DBL_MIN) */
+#define SMIRNOV_MAX_N 1000000			  /* above: Smirnov's approximation */
 
 static double clip01(double p)
 {

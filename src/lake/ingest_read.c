@@ -398,6 +398,7 @@ static mc_code ingest_rows(mc_ingest_state *st, size_t fi, const input_view *v, 
 static mc_code parse_input(const mc_buf *b, mc_ingest_file *f, mc_table **t, input_view *v,
 			   mc_error *err)
 {
+	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): len > 0 means data */
 	if (b->len >= 4 && memcmp(b->data, "PK\x03\x04", 4) == 0) {
 		f->format = "xlsx";
 		mc_sniim_info info;

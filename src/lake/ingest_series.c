@@ -58,12 +58,14 @@ static int entry_cmp(const void *pa, const void *pb)
 
 mc_code mc_ingest_rank_series(mc_ingest_state *st)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	mc_series_entry **order = malloc((st->nseries ? st->nseries : 1) * sizeof *order);
 	if (!order)
 		return MC_ERR_NOMEM;
 	for (size_t i = 0; i < st->nseries; i++)
 		order[i] = &st->series[i];
 	if (st->nseries > 1)
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		qsort(order, st->nseries, sizeof *order, entry_cmp);
 	for (size_t r = 0; r < st->nseries; r++)
 		order[r]->rank = (uint32_t)r;

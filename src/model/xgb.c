@@ -375,7 +375,7 @@ static mc_code xgb_model_describe(mc_xgb_model *m, mc_error *err)
 	m->best_iteration = rounds - 1;
 	m->best_score = NAN;
 	char text[MC_XGB_ATTR_MAX];
-	bool found;
+	bool found = false;
 	mc_code rc = xgb_attr_get(m->booster, "best_iteration", text, sizeof text, &found, err);
 	if (rc)
 		return rc;

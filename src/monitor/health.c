@@ -223,6 +223,7 @@ static void listen_to(const mc_table *lake, const mc_monitor_result *r, int32_t 
 		int64_t v;
 		if (!mc_strmap_get(m, key, mon_row_key(lake, i, key), &v))
 			continue;
+		/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): v < *n */
 		if (d[i] > c[v].last)
 			c[v].last = d[i];
 		if (d[i] >= from && d[i] >= r->cur.from && d[i] <= r->cur.to)

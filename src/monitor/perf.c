@@ -311,7 +311,7 @@ static mc_code list_logs(const char *dir, char ***out, size_t *n, mc_error *err)
 			(*n)++;
 	}
 	closedir(d);
-	if (!rc)
+	if (!rc && *n)
 		qsort(*out, *n, sizeof **out, cmp_str);
 	return rc;
 }

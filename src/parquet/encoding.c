@@ -45,6 +45,7 @@ static const char *read_header(const uint8_t **p, const uint8_t *end, uint32_t *
  * bytes at a time while the buffer has them (bits read ahead are never used), then byte by
  * byte.  *max is raised to the largest value.
  */
+/* NOLINTBEGIN(bugprone-macro-parentheses): T is a type, it cannot take parentheses */
 #define DEFINE_UNPACK(name, T)                                                              \
 	static void name(const uint8_t *p, const uint8_t *end, int bw, size_t take, T *out, \
 			 uint32_t *max)                                                     \
@@ -82,6 +83,7 @@ static const char *read_header(const uint8_t **p, const uint8_t *end, uint32_t *
 		*max = (uint32_t)top;                                                       \
 	}
 
+/* NOLINTEND(bugprone-macro-parentheses) */
 DEFINE_UNPACK(unpack_u8, uint8_t)
 DEFINE_UNPACK(unpack_u32, uint32_t)
 
@@ -97,6 +99,7 @@ static void fill_u32(uint32_t *d, uint32_t v, size_t n)
 }
 
 /* The hybrid decoder into C type T (see pq_rle_decode); *max gets the largest value. */
+/* NOLINTBEGIN(bugprone-macro-parentheses): T is a type, it cannot take parentheses */
 #define DEFINE_RLE_DECODE(name, T, unpack, fill)                                           \
 	static const char *name(const uint8_t *p, size_t n, int bw, size_t count, T *out,  \
 				uint32_t *max)                                             \
@@ -141,6 +144,7 @@ static void fill_u32(uint32_t *d, uint32_t v, size_t n)
 		return NULL;                                                               \
 	}
 
+/* NOLINTEND(bugprone-macro-parentheses) */
 DEFINE_RLE_DECODE(decode_u8, uint8_t, unpack_u8, fill_u8)
 DEFINE_RLE_DECODE(decode_u32, uint32_t, unpack_u32, fill_u32)
 

@@ -311,6 +311,7 @@ static mc_code check_chunk(const pq_footer *f, size_t g, size_t c, const pq_colu
 		return mc_fail(err, MC_ERR_FORMAT,
 			       "cannot read '%s': column '%s' row group %zu: no column metadata",
 			       f->name, col, g);
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): c < nleaves, all mapped */
 	if (cc->meta.type != f->leaves[c].el->type)
 		return mc_fail(err, MC_ERR_FORMAT,
 			       "cannot read '%s': column '%s' row group %zu: chunk type %s differs "

@@ -147,6 +147,10 @@ typedef struct tc_field {
 
 void tc_reader_init(tc_reader *r, const uint8_t *p, size_t n);
 bool tc_fail(tc_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#ifdef __clang_analyzer__
+/* For clang-tidy's analyzer, which does not look inside variadic functions. */
+#define tc_fail(r, ...) (tc_fail((r), __VA_ARGS__), false)
+#endif
 bool tc_read_varint(tc_reader *r, uint64_t *v);
 bool tc_read_i64(tc_reader *r, int64_t *v);
 bool tc_read_i32(tc_reader *r, int32_t *v);

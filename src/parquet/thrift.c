@@ -16,7 +16,7 @@ void tc_reader_init(tc_reader *r, const uint8_t *p, size_t n)
 	r->msg[0] = '\0';
 }
 
-bool tc_fail(tc_reader *r, const char *fmt, ...)
+bool(tc_fail)(tc_reader *r, const char *fmt, ...)
 {
 	if (!r->failed) {
 		va_list ap;

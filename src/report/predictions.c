@@ -119,6 +119,7 @@ static int known_color(const char *milk_type, const char *channel)
 static const combo *find_combo(const page *pg, const char *milk_type, const char *channel)
 {
 	for (size_t i = 0; i < pg->ncombos; i++)
+		/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): all set below ncombos */
 		if (!strcmp(pg->combos[i].milk_type, milk_type) &&
 		    !strcmp(pg->combos[i].channel, channel))
 			return &pg->combos[i];
@@ -536,8 +537,10 @@ static void draw_city(rp_w *w, const page *pg, const grid *g, size_t slot, run c
 	for (size_t i = 0; i < city.count; i++)
 		series_line(pg, pg->items[city.first + i].s, &xbuf, &lines[i]);
 	mc_svg_plot p;
+	/* NOLINTBEGIN(bugprone-integer-division): slot / cols is the grid row */
 	mc_svg_plot_init(&p, (double)(slot % g->cols) * g->pw,
 			 g->top + (double)(slot / g->cols) * g->ph, g->pw, g->ph);
+	/* NOLINTEND(bugprone-integer-division) */
 	const char *city_name = pg->items[city.first].s->city;
 	p.title = city_name[0] ? city_name : "national average";
 	p.y_label = UNIT;

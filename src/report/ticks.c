@@ -69,6 +69,7 @@ void mc_svg_nice_ticks(double lo, double hi, int max_ticks, mc_svg_ticks *t)
 	t->lo = fmin(first * step, lo);
 	t->hi = fmax(last * step, hi);
 	t->n = 0;
+	/* NOLINTNEXTLINE(cert-flp30-c): first, last whole; at most MC_SVG_MAX_TICKS steps */
 	for (double i = first; i <= last && t->n < MC_SVG_MAX_TICKS; i++)
 		t->at[t->n++] = i * step;
 }
@@ -161,7 +162,7 @@ void mc_svg_date_ticks_make(int32_t lo, int32_t hi, int max_ticks, mc_svg_date_t
 {
 	static const int days[] = {1, 2, 7, 14};
 	size_t max = (size_t)clamp_ticks(max_ticks);
-	int64_t at[MC_SVG_MAX_TICKS];
+	int64_t at[MC_SVG_MAX_TICKS] = {0};
 	memset(t, 0, sizeof *t);
 	if (lo > hi)
 		return;

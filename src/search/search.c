@@ -112,6 +112,7 @@ static mc_code reserve_trial(mc_search *s, mc_error *err)
 	if (s->n < s->cap)
 		return MC_OK;
 	size_t cap = s->cap ? 2 * s->cap : 64;
+	/* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI): spaces have 1+ params */
 	double *x = realloc(s->x, cap * s->dim * sizeof *x);
 	if (x)
 		s->x = x;

@@ -166,6 +166,10 @@ static mc_code param_fail(const parse_ctx *c, mc_code code, const char *fmt, ...
 		return mc_fail(c->err, code, "%s: parameter '%s': %s", c->file, c->param, what);
 	return mc_fail(c->err, code, "%s: parameter #%zu: %s", c->file, c->index + 1, what);
 }
+#ifdef __clang_analyzer__
+/* For clang-tidy's analyzer, which does not look inside variadic functions. */
+#define param_fail(c, code, ...) (param_fail((c), (code), __VA_ARGS__), (code))
+#endif
 
 static mc_code get_number(const parse_ctx *c, json_t *spec, const char *field, double *out)
 {

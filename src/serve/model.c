@@ -36,6 +36,7 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
 	for (size_t i = 0; i < n; i++)
+		/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): bytes of v */
 		h = (h ^ b[i]) * 1099511628211ULL;
 	return h;
 }

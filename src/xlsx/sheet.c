@@ -373,6 +373,7 @@ static mc_code end_cell(sheet_reader *sr)
 		/* The NUL after the text stays in the arena: the next cell's text starts past it.
 		 */
 		if (sr->text.len + 1 < sr->text.cap)
+			/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): cap > 0: data */
 			sr->text.data[++sr->text.len] = '\0';
 		else if (mc_buf_putc(&sr->text, 0))
 			return row_fail(sr, true, MC_ERR_NOMEM, "out of memory");

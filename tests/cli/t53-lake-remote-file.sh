@@ -44,7 +44,7 @@ assert_eq "$(sha "$REMOTE/manifest.json")" "$before" "a dry run left the manifes
 pass "workspaces pull before ingesting: months are merged, not overwritten"
 
 # A month changed here and there since the last sync: push refuses, pull takes the remote's.
-MILKCAST_LAKE= "$MILKCAST" -q --home "$B" ingest "$DATA/2024-06-data.parquet"
+MILKCAST_LAKE='' "$MILKCAST" -q --home "$B" ingest "$DATA/2024-06-data.parquet"
 "$MILKCAST" -q --home "$A" ingest "$DATA/2024-06-data.parquet"
 gen=$(json_get "$REMOTE/manifest.json" "j['generation']")
 expect_exit 1 "$MILKCAST" --home "$B" lake push
@@ -56,13 +56,13 @@ assert_eq "$(sha "$B/lake/prices/year=2024/month=06/data.parquet")" "$(month_sha
 expect_exit 0 "$MILKCAST" --home "$B" lake push
 assert_contains "$TMP/out" "nothing to upload"
 # A month only this workspace has is pushed as it is.
-MILKCAST_LAKE= "$MILKCAST" -q --home "$B" ingest "$DATA/2024-07-data.parquet"
+MILKCAST_LAKE='' "$MILKCAST" -q --home "$B" ingest "$DATA/2024-07-data.parquet"
 expect_exit 0 "$MILKCAST" --home "$B" --json lake push
 assert_eq "$(json_get "$TMP/out" "(j['uploaded'], j['generation'], j['partitions'])")" "(1, $((gen + 1)), 7)" "push of a new month"
 pass "a push never replaces a month changed elsewhere; pull takes the remote's"
 
 # A corrupt partition: D's own copies (ingested without the remote) stay as they were.
-MILKCAST_LAKE= "$MILKCAST" -q --home "$D" ingest "$DATA"/2024-0[1-7]-data.parquet
+MILKCAST_LAKE='' "$MILKCAST" -q --home "$D" ingest "$DATA"/2024-0[1-7]-data.parquet
 (cd "$D/lake/prices" && find . -name '*.parquet' -exec sha256sum {} + | sort) >"$TMP/d.before"
 key="prices/2024-02/$(month_sha 2024-02).parquet"
 cp "$REMOTE/$key" "$TMP/good.parquet"
@@ -95,7 +95,7 @@ MILKCAST_LAKE="ftp://example.org/x" expect_exit 1 "$MILKCAST" --home "$E" lake l
 assert_contains "$TMP/err" "MILKCAST_LAKE: remote lake: unsupported store URI 'ftp://example.org/x'"
 MILKCAST_LAKE="$E/lake" expect_exit 1 "$MILKCAST" --home "$E" lake ls
 assert_contains "$TMP/err" "inside the workspace's own lake"
-MILKCAST_LAKE= expect_exit 1 "$MILKCAST" --home "$E" lake pull
+MILKCAST_LAKE='' expect_exit 1 "$MILKCAST" --home "$E" lake pull
 assert_contains "$TMP/err" "MILKCAST_LAKE is not set"
 pass "bad MILKCAST_LAKE settings"
 

@@ -8,6 +8,7 @@ command -v curl >/dev/null || { echo "skip: curl is not installed"; exit 77; }
 expect_exit 0 "$MILKCAST" -q train --trials 3 --horizons 2
 export MILKCAST_ADMIN_TOKEN=t70-token
 PIDS=()
+# shellcheck disable=SC2154 # p is the loop variable inside the trap's string
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
 
 # start_server NAME ARGS...: serve in the background; sets PID and URL.

@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || { echo "skip: curl is not installed"; exit 77; }
 PIDS=()
+# shellcheck disable=SC2154 # p is the loop variable inside the trap's string
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
 "$MILKCAST" -q ingest "$MC_SRC/data/sniim/raw/Leche31032025.xlsx"
 expect_exit 0 "$MILKCAST" -q train --until 2024-12-31 --trials 3 --horizons 2

@@ -52,7 +52,8 @@ PIDS+=($!)
 wait_port "$TMP/sniim.port"
 wait_port "$TMP/hook.port"
 BASE=http://127.0.0.1:$(cat "$TMP/sniim.port")/sniim
-export MILKCAST_ALERT_WEBHOOK="http://127.0.0.1:$(cat "$TMP/hook.port")/hook"
+MILKCAST_ALERT_WEBHOOK="http://127.0.0.1:$(cat "$TMP/hook.port")/hook"
+export MILKCAST_ALERT_WEBHOOK
 
 # ---- daily: fetch → ingest → predict fails (no model) ----
 expect_exit 1 "$MILKCAST" --json flow run daily --param date=2025-03-31 --param "base_url=$BASE" \
@@ -96,7 +97,7 @@ pass "train flow; retry reused fetch and ingest"
 
 # ---- backfill: a forecast and a report per publication day, in order ----
 expect_exit 0 "$MILKCAST" --json flow run backfill --param from=2025-03-01 --param to=2025-03-14
-BF=$(run_id)
+run_id >/dev/null # the backfill run has an id
 days="2025-03-03 2025-03-05 2025-03-07 2025-03-10 2025-03-12 2025-03-14"
 want=$(for d in $days; do printf 'predict[%s] monitor[%s] ' "$d" "$d"; done)
 assert_eq "$(json_get "$TMP/out" "' '.join(t['label'] for t in j['tasks'])") " "$want" "backfill tasks"
@@ -114,7 +115,7 @@ pass "backfill: 6 days, forecasts and reports"
 # ---- kill -9 of a backfill in the middle of a task; the next command marks it Crashed ----
 "$MILKCAST" flow run backfill --param from=2025-01-01 --param to=2025-03-31 >"$TMP/kill.out" 2>&1 &
 KPID=$!
-PIDS+=($KPID)
+PIDS+=("$KPID")
 for _ in $(seq 300); do
 	n=$(sqlite3 "$MILKCAST_HOME/milkcast.db" "select count(*) from task_runs t join flow_runs f on f.id = t.flow_run_id where f.pid = $KPID and t.state = 'Completed'" 2>/dev/null || echo 0)
 	r=$(sqlite3 "$MILKCAST_HOME/milkcast.db" "select count(*) from task_runs t join flow_runs f on f.id = t.flow_run_id where f.pid = $KPID and t.state = 'Running'" 2>/dev/null || echo 0)
@@ -144,7 +145,7 @@ pass "kill -9: Crashed, then retry reused $ndone completed tasks"
 # ---- cancel a running flow ----
 "$MILKCAST" flow run backfill --param from=2025-01-01 --param to=2025-03-31 >"$TMP/cancel.out" 2>&1 &
 CPID=$!
-PIDS+=($CPID)
+PIDS+=("$CPID")
 for _ in $(seq 300); do
 	CID=$(sqlite3 "$MILKCAST_HOME/milkcast.db" "select id from flow_runs where pid = $CPID and state = 'Running'" 2>/dev/null || true)
 	[ -n "$CID" ] && break

@@ -18,6 +18,7 @@ PROM_DIR="$MC_SRC/deploy/prometheus"
 RULES="$PROM_DIR/rules/milkcast.yml"
 DASH="$MC_SRC/deploy/grafana/dashboards/milkcast.json"
 PIDS=()
+# shellcheck disable=SC2154 # p is the loop variable inside the trap's string
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
 
 # ---- promtool ----
