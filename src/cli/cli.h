@@ -160,5 +160,13 @@ typedef struct mc_command {
 	const char *summary;
 } mc_command;
 extern const mc_command mc_commands[];
+/* The command called name; NULL when there is none. */
+const mc_command *mc_find_command(const char *name);
+/*
+ * Run command argv[0] in this process as `milkcast --json ARGV...` would, in
+ * workspace home; returns its exit status (MC_EXIT_USAGE, with a message on
+ * stderr, when argv[0] is not a command).  Flow tasks and `lambda --run`.
+ */
+int mc_run_command_json(const char *home, int verbosity, int argc, char **argv);
 
 #endif

@@ -58,27 +58,11 @@ static mc_code handle(void *router, mc_lambda_invocation *inv, mc_buf *response,
 
 /* --- --run: a milkcast command per event ---------------------------------- */
 
-static const mc_command *find_command(const char *name)
-{
-	for (const mc_command *c = mc_commands; c->name; c++)
-		if (!strcmp(c->name, name))
-			return c;
-	return NULL;
-}
-
 /* In the forked child: the command as `milkcast --json ARGS` runs it. */
 static int run_child(void *parent_ctx, int argc, char **argv)
 {
 	const mc_ctx *parent = parent_ctx;
-	const mc_command *cmd = find_command(argv[0]);
-	if (!cmd) {
-		fprintf(stderr, "milkcast: error: '%s' is not a milkcast command\n", argv[0]);
-		return MC_EXIT_USAGE;
-	}
-	mc_ctx c = {.home = parent->home, .json = true, .verbosity = parent->verbosity};
-	int code = cmd->fn(argc, argv, &c);
-	mc_ctx_release(&c);
-	return code;
+	return mc_run_command_json(parent->home, parent->verbosity, argc, argv);
 }
 
 /* The command's stderr, as it comes, into the function's log. */
@@ -104,7 +88,7 @@ static mc_code check_run(char **run, const char *ok_exit, mc_lambda_command *c, 
 			       "--run needs a milkcast command, like --run flow run daily");
 	if (!strcmp(run[0], "lambda"))
 		return mc_fail(err, MC_ERR_INVALID, "--run lambda: lambda cannot run itself");
-	if (!find_command(run[0]))
+	if (!mc_find_command(run[0]))
 		return mc_fail(err, MC_ERR_INVALID,
 			       "--run %.100s: not a milkcast command (see 'milkcast help')",
 			       run[0]);

@@ -28,12 +28,24 @@ const mc_command mc_commands[] = {
 	{NULL, NULL, NULL},
 };
 
-static const mc_command *find_command(const char *name)
+const mc_command *mc_find_command(const char *name)
 {
 	for (const mc_command *c = mc_commands; c->name; c++)
 		if (strcmp(c->name, name) == 0)
 			return c;
 	return NULL;
+}
+
+int mc_run_command_json(const char *home, int verbosity, int argc, char **argv)
+{
+	const mc_command *cmd = mc_find_command(argv[0]);
+	if (!cmd)
+		return mc_usage_error(NULL, "'%s' is not a milkcast command (see 'milkcast help')",
+				      argv[0]);
+	mc_ctx c = {.home = home, .json = true, .verbosity = verbosity};
+	int code = cmd->fn(argc, argv, &c);
+	mc_ctx_release(&c);
+	return code;
 }
 
 int main(int argc, char **argv)
@@ -70,7 +82,7 @@ int main(int argc, char **argv)
 		cmd_help(1, argv, &ctx);
 		return MC_EXIT_USAGE;
 	}
-	const mc_command *cmd = find_command(argv[i]);
+	const mc_command *cmd = mc_find_command(argv[i]);
 	if (!cmd)
 		return mc_usage_error(NULL, "'%s' is not a milkcast command (see 'milkcast help')",
 				      argv[i]);

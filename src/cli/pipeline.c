@@ -29,6 +29,7 @@
 #include "milkcast/fsutil.h"
 #include "milkcast/lake.h"
 #include "milkcast/store.h"
+#include "milkcast/text.h"
 #include "milkcast/table.h"
 
 const char *const mc_pipeline_names[] = {"daily", "train", "backfill", NULL};
@@ -88,19 +89,6 @@ static mc_code today_in_mexico(int32_t *out, mc_error *err)
 	return rc;
 }
 
-static bool parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = {"true", "yes", "1", "on"}, *const no[] = {"false", "no",
-										    "0", "off"};
-	for (size_t i = 0; i < 4; i++) {
-		if (!strcasecmp(s, yes[i]))
-			return (*out = true);
-		if (!strcasecmp(s, no[i]))
-			return !(*out = false);
-	}
-	return false;
-}
-
 /* One parameter's value, from its JSON (a string from the command line, or
  * the type itself) or its default, as the JSON stored with the run. */
 static mc_code param_value(const param_spec *p, const json_t *given, json_t **out, mc_error *err)
@@ -125,7 +113,7 @@ static mc_code param_value(const param_spec *p, const json_t *given, json_t **ou
 		bool b;
 		if (json_is_boolean(given))
 			b = json_is_true(given);
-		else if (!text || !parse_bool(text, &b))
+		else if (!text || !mc_parse_bool(text, &b))
 			break;
 		*out = json_boolean(b);
 		return MC_OK;
@@ -219,14 +207,6 @@ static bool pbool(const json_t *params, const char *key)
 
 /* ---- running a subcommand in the task's process ---- */
 
-static const mc_command *find_command(const char *name)
-{
-	for (const mc_command *c = mc_commands; c->name; c++)
-		if (!strcmp(c->name, name))
-			return c;
-	return NULL;
-}
-
 /* The whole of a temporary file, NUL-terminated; NULL when it cannot be read. */
 static char *slurp(FILE *f)
 {
@@ -298,8 +278,7 @@ static mc_code run_command(mc_task_ctx *t, const char *const *args, bool alert_o
 		snprintf(line + n, sizeof line - n, " %s", args[argc]);
 	}
 	argv[argc] = NULL;
-	const mc_command *cmd = find_command(argv[0]);
-	if (!cmd)
+	if (!mc_find_command(argv[0]))
 		return mc_fail(err, MC_ERR_INVALID, "no milkcast command '%s'", argv[0]);
 	mc_task_log(t, MC_LOG_INFO, "%s", line);
 	FILE *out = tmpfile(), *errs = tmpfile();
@@ -314,9 +293,7 @@ static mc_code run_command(mc_task_ctx *t, const char *const *args, bool alert_o
 	fflush(stdout);
 	fflush(stderr);
 	int so = redirect(STDOUT_FILENO, out), se = redirect(STDERR_FILENO, errs);
-	mc_ctx c = {.home = mc_task_home(t), .json = true, .verbosity = 1};
-	int code = cmd->fn(argc, argv, &c);
-	mc_ctx_release(&c);
+	int code = mc_run_command_json(mc_task_home(t), 1, argc, argv);
 	fflush(stdout);
 	fflush(stderr);
 	restore(STDOUT_FILENO, so);

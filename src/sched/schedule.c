@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "milkcast/date.h"
+#include "milkcast/text.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
 #define PLAN_CHUNK 256
@@ -92,19 +93,6 @@ static bool name_valid(const char *s)
 		      *s == '.' || *s == '-'))
 			return false;
 	return true;
-}
-
-static bool parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = {"true", "yes", "on", "1"};
-	static const char *const no[] = {"false", "no", "off", "0"};
-	for (size_t i = 0; i < 4; i++) {
-		if (!strcasecmp(s, yes[i]))
-			return (*out = true);
-		if (!strcasecmp(s, no[i]))
-			return !(*out = false);
-	}
-	return false;
 }
 
 static mc_code set_catch_up(parser *p, const char *v, mc_catch_up *out, mc_error *err)
@@ -213,7 +201,7 @@ static mc_code section_key(parser *p, key_id k, char *v, mc_error *err)
 		return rc ? key_prefix(p, K_CRON, p->line, err) : MC_OK;
 	case K_PARAMS: s->params_line = p->line; return set_params(p, v, s->params, err);
 	case K_ENABLED:
-		if (parse_bool(v, &s->enabled))
+		if (mc_parse_bool(v, &s->enabled))
 			return MC_OK;
 		mc_fail(err, MC_ERR_INVALID, "'%s' is not true or false", v);
 		return key_prefix(p, K_ENABLED, p->line, err);

@@ -17,6 +17,7 @@
 #include "milkcast/sort.h"
 #include "milkcast/strmap.h"
 #include "milkcast/table.h"
+#include "milkcast/text.h"
 #include "milkcast/u64map.h"
 
 static void test_date_roundtrip(void **state)
@@ -57,6 +58,20 @@ static void test_date_parse(void **state)
 	assert_false(mc_date_parse_spanish("31 de febrero de 2025", &d));
 	assert_false(mc_date_parse_spanish("31 marzo 2025", &d));
 	assert_false(mc_date_parse_spanish("31 de marzo de 2025 extra", &d));
+}
+
+static void test_parse_bool(void **state)
+{
+	(void)state;
+	bool b = false;
+	assert_true(mc_parse_bool("YES", &b) && b);
+	assert_true(mc_parse_bool("on", &b) && b);
+	assert_true(mc_parse_bool("0", &b) && !b);
+	assert_true(mc_parse_bool("False", &b) && !b);
+	b = true;
+	assert_false(mc_parse_bool("maybe", &b));
+	assert_false(mc_parse_bool("", &b));
+	assert_true(b); /* untouched */
 }
 
 static void test_appendf(void **state)
@@ -366,12 +381,19 @@ static void test_atomic_write(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_date_roundtrip), cmocka_unit_test(test_date_parse),
-		cmocka_unit_test(test_buf_cap),	       cmocka_unit_test(test_appendf),
-		cmocka_unit_test(test_strmap),	       cmocka_unit_test(test_sha256_vectors),
-		cmocka_unit_test(test_table_take),     cmocka_unit_test(test_table_append_rows),
-		cmocka_unit_test(test_atomic_write),   cmocka_unit_test(test_u64map),
-		cmocka_unit_test(test_sort_pairs),     cmocka_unit_test(test_sha256_paths_agree),
+		cmocka_unit_test(test_date_roundtrip),
+		cmocka_unit_test(test_date_parse),
+		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_appendf),
+		cmocka_unit_test(test_parse_bool),
+		cmocka_unit_test(test_strmap),
+		cmocka_unit_test(test_sha256_vectors),
+		cmocka_unit_test(test_table_take),
+		cmocka_unit_test(test_table_append_rows),
+		cmocka_unit_test(test_atomic_write),
+		cmocka_unit_test(test_u64map),
+		cmocka_unit_test(test_sort_pairs),
+		cmocka_unit_test(test_sha256_paths_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
