@@ -330,7 +330,7 @@ static int offset_text(int32_t off, char out[16])
 void mc_tz_format(const mc_tz *tz, int64_t t, char *buf, size_t size)
 {
 	mc_local_time lt;
-	int32_t off;
+	int32_t off = 0;
 	if (mc_tz_to_local(tz, t, &lt, &off, NULL) != MC_OK) {
 		snprintf(buf, size, "@%lld", (long long)t);
 		return;

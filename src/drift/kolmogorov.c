@@ -1,8 +1,9 @@
 /*
  * The Kolmogorov–Smirnov distributions behind ks_2samp's p-value, as SciPy
  * computes them: the exact two-sample distribution (Hodges' lattice-path
- * recursions: the 1 - p "inside" recursion of Viehmann for unequal sizes,
- * the closed alternating sum for equal sizes) and, for large samples, the
+ * lattice paths: for unequal sizes the path count where p >= 1e-3 and
+ * Viehmann's recursion for 1 - p below, the closed alternating sum for
+ * equal sizes) and, for large samples, the
  * one-sample two-sided distribution kstwo.sf(d, round(n·m / (n + m))) with
  * the algorithm choice of Simard and L'Ecuyer (2011): Ruben–Gambino closed
  * forms, the Durbin matrix (Marsaglia–Tsang–Wang), Pomeranz's recursion,
@@ -94,6 +95,47 @@ static bool band_cut(int64_t m, int64_t n, int64_t mg, int64_t ng, int64_t h)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * The lattice cells inside the band on each anti-diagonal d = i + j: the
+ * band is floor((mg d - h) / s) < i < ceil((mg d + h) / s) with s = mg + ng,
+ * both quotients kept up to date as d grows (mg < s: at most one carry),
+ * and the lattice 0 <= i <= m, 0 <= j <= n.  Both ends only grow, by at
+ * most one a step.
+ */
+typedef struct band_walk {
+	int64_t m, n, mg, s;
+	int64_t lq, lr, hq, hr; /* the two quotients and their remainders */
+} band_walk;
+
+static void band_walk_init(band_walk *w, int64_t m, int64_t n, int64_t mg, int64_t ng, int64_t h)
+{
+	w->m = m;
+	w->n = n;
+	w->mg = mg;
+	w->s = mg + ng;
+	w->lq = floor_div(-h, w->s);
+	w->lr = -h - w->lq * w->s;
+	w->hq = ceil_div(h, w->s);
+	w->hr = h - w->hq * w->s;
+}
+
+/* Steps to anti-diagonal d (the one after the last): cells ilo .. ihi. */
+static void band_walk_next(band_walk *w, int64_t d, int64_t *ilo, int64_t *ihi)
+{
+	w->lr += w->mg;
+	if (w->lr >= w->s) {
+		w->lr -= w->s;
+		w->lq++;
+	}
+	w->hr += w->mg;
+	if (w->hr > 0) {
+		w->hr -= w->s;
+		w->hq++;
+	}
+	*ilo = max64(w->lq + 1, max64(0, d - w->n));
+	*ihi = min64(w->hq - 1, min64(w->m, d));
 }
 
 /*
@@ -221,11 +263,8 @@ static void band_find_zeros(const double *a, int64_t lo, int64_t hi, int64_t *zl
  * recomputed, so the cost is O(cells near the band's edges) there instead
  * of O(n·m·D).  m >= n.
  */
-static double prob_outside_band(int64_t m, int64_t n, int64_t g, int64_t h)
+static double prob_outside_band_viehmann(int64_t m, int64_t n, int64_t mg, int64_t ng, int64_t h)
 {
-	int64_t mg = m / g, ng = n / g, s = mg + ng;
-	if (band_cut(m, n, mg, ng, h))
-		return 1.0;
 	double *buf = malloc((size_t)(m + 3) * sizeof *buf);
 	if (!buf)
 		return NAN;
@@ -235,23 +274,11 @@ static double prob_outside_band(int64_t m, int64_t n, int64_t g, int64_t h)
 	a[0] = 0.0; /* v(0, 0) */
 	int64_t zlo = 0, zhi = 0;
 	double result = NAN;
-	/* the band on anti-diagonal d: floor((mg d - h) / s) < i < ceil((mg d + h) / s),
-	 * both quotients kept up to date as d grows (mg < s: at most one carry) */
-	int64_t lq = floor_div(-h, s), lr = -h - lq * s, hq = ceil_div(h, s), hr = h - hq * s;
+	band_walk w;
+	band_walk_init(&w, m, n, mg, ng, h);
 	for (int64_t d = 1; d <= m + n && isnan(result); d++) {
-		lr += mg;
-		if (lr >= s) {
-			lr -= s;
-			lq++;
-		}
-		hr += mg;
-		if (hr > 0) {
-			hr -= s;
-			hq++;
-		}
-		/* the cells of anti-diagonal d inside the band and the lattice */
-		int64_t ilo = max64(lq + 1, max64(0, d - n));
-		int64_t ihi = min64(hq - 1, min64(m, d));
+		int64_t ilo, ihi;
+		band_walk_next(&w, d, &ilo, &ihi);
 		/* both inputs in the previous run of zeros: the cell stays 0 */
 		int64_t klo = max64(zlo + 1, ilo), khi = min64(zhi, ihi + 1);
 		double inv = 1.0 / (double)d, mn = 1.0;
@@ -280,6 +307,165 @@ static double prob_outside_band(int64_t m, int64_t n, int64_t g, int64_t h)
 		result = a[m];
 	free(buf);
 	return result;
+}
+
+/* ---- the band by counting paths ---- */
+
+/* Counts are rescaled this often (they at most double an anti-diagonal). */
+#define COUNT_RESCALE_EVERY 512
+/* After a rescale, counts this far below the largest are dropped. */
+#define COUNT_DROP 0x1p-900
+/* Below this p-value the counts' absolute error (about (m + n) ulp) would
+ * be a visible relative one: Viehmann's recursion gives 1 - P directly. */
+#define COUNT_MIN_P 1e-3
+
+#ifdef BAND_AVX2
+__attribute__((target("avx2"))) static int64_t count_cells_avx2(double *a, int64_t i, int64_t to)
+{
+	for (; i - 7 >= to; i -= 8) {
+		__m256d hi = _mm256_add_pd(_mm256_loadu_pd(a + i - 3), _mm256_loadu_pd(a + i - 4));
+		__m256d lo = _mm256_add_pd(_mm256_loadu_pd(a + i - 7), _mm256_loadu_pd(a + i - 8));
+		_mm256_storeu_pd(a + i - 3, hi);
+		_mm256_storeu_pd(a + i - 7, lo);
+	}
+	for (; i - 3 >= to; i -= 4)
+		_mm256_storeu_pd(a + i - 3, _mm256_add_pd(_mm256_loadu_pd(a + i - 3),
+							  _mm256_loadu_pd(a + i - 4)));
+	return i;
+}
+#endif
+
+/* a[i] += a[i-1] for i = from down to to: the paths into cell (i, j) come
+ * from (i-1, j) and (i, j-1).  Descending, so each reads old values.  The
+ * array is 0 outside the band. */
+static void count_cells(double *a, int64_t from, int64_t to)
+{
+	int64_t i = from;
+#ifdef BAND_AVX2
+	static int avx2 = -1; /* a race on it writes the same value */
+	if (avx2 < 0)
+		avx2 = __builtin_cpu_supports("avx2") != 0;
+	if (avx2)
+		i = count_cells_avx2(a, i, to);
+#endif
+#ifdef __SSE2__
+	for (; i - 1 >= to; i -= 2)
+		_mm_storeu_pd(a + i - 1,
+			      _mm_add_pd(_mm_loadu_pd(a + i - 1), _mm_loadu_pd(a + i - 2)));
+#endif
+	for (; i >= to; i--)
+		a[i] += a[i - 1];
+}
+
+/* a[lo..hi] times 2^-e, e the exponent of the largest, added to *scale;
+ * what falls below COUNT_DROP is dropped (it cannot show in the result). */
+static void count_rescale(double *a, int64_t lo, int64_t hi, int *scale)
+{
+	double mx = 0;
+	for (int64_t i = lo; i <= hi; i++)
+		mx = a[i] > mx ? a[i] : mx;
+	int e;
+	frexp(mx, &e);
+	for (int64_t i = lo; i <= hi; i++) {
+		double v = ldexp(a[i], -e);
+		a[i] = v < COUNT_DROP ? 0 : v;
+	}
+	*scale += e;
+}
+
+/* C(m + n, n) as c 2^e, in extended precision where there is one. */
+static double binomial_scaled(int64_t m, int64_t n, int *e)
+{
+	long double num = 1, den = 1;
+	*e = 0;
+	for (int64_t k = 1; k <= n; k++) {
+		num *= (long double)(m + k);
+		den *= (long double)k;
+		if ((k & 63) == 0) { /* each factor is below 2^63 */
+			int en, ed;
+			num = frexpl(num, &en);
+			den = frexpl(den, &ed);
+			*e += en - ed;
+		}
+	}
+	int ex;
+	double c = frexp((double)(num / den), &ex);
+	*e += ex;
+	return c;
+}
+
+/*
+ * P(paths stay strictly inside the band) by Hodges' count: N(i, j) =
+ * N(i-1, j) + N(i, j-1) inside, 0 outside, over C(m + n, n).  One addition
+ * a cell where Viehmann's recursion needs five operations and a clamp, and
+ * every count is a sum of positive terms, so its relative error is at most
+ * (m + n) ulp.  The counts are kept as a · 2^scale, rescaled by powers of
+ * two, which are exact.  NAN when out of memory.
+ */
+static double prob_inside_band_count(int64_t m, int64_t n, int64_t mg, int64_t ng, int64_t h)
+{
+	/* a[-4 .. -1] and a[m+1 ..] are guards; a[0] starts an aligned block */
+	size_t len = ((size_t)m + 12) & ~(size_t)3;
+	double *buf = aligned_alloc(32, len * sizeof *buf);
+	if (!buf)
+		return NAN;
+	memset(buf, 0, len * sizeof *buf);
+	double *a = buf + 4;
+	a[0] = 1.0; /* N(0, 0) */
+	int scale = 0;
+	band_walk w;
+	band_walk_init(&w, m, n, mg, ng, h);
+	for (int64_t d = 1; d <= m + n; d++) {
+		int64_t ilo, ihi;
+		band_walk_next(&w, d, &ilo, &ihi);
+		count_cells(a, ihi, ilo);
+		if (ilo >= 1)
+			a[ilo - 1] = 0.0; /* outside the band from now on */
+		if (d % COUNT_RESCALE_EVERY == 0 && ilo <= ihi)
+			count_rescale(a, ilo, ihi, &scale);
+	}
+	int e;
+	double c = binomial_scaled(m, n, &e);
+	double p = ldexp(a[m] / c, scale - e);
+	free(buf);
+	return p;
+}
+
+/* Kolmogorov's limit P(K > x) = 2 sum (-1)^(k-1) exp(-2 k^2 x^2): only a
+ * guess of the exact p-value here, to pick the method. */
+static double kolmogorov_limit_sf(double x)
+{
+	if (x < 0.3)
+		return 1.0;
+	double sum = 0;
+	for (int k = 1; k <= 100; k++) {
+		double t = exp(-2.0 * k * k * x * x);
+		sum += (k & 1) ? t : -t;
+		if (t < 1e-300)
+			break;
+	}
+	return clip01(2 * sum);
+}
+
+/*
+ * 1 - P(inside) for m >= n: by counting, or where that would lose relative
+ * precision (small p-values), by Viehmann's recursion, which also skips
+ * the zeros that fill wide bands.  The limit distribution guesses which;
+ * a wrong guess costs time, never precision.
+ */
+static double prob_outside_band(int64_t m, int64_t n, int64_t g, int64_t h)
+{
+	int64_t mg = m / g, ng = n / g;
+	if (band_cut(m, n, mg, ng, h))
+		return 1.0;
+	double dstat = (double)h / ((double)mg * (double)n);
+	double guess = kolmogorov_limit_sf(dstat * sqrt((double)m * (double)n / (double)(m + n)));
+	if (guess >= COUNT_MIN_P / 100) {
+		double p = 1.0 - prob_inside_band_count(m, n, mg, ng, h);
+		if (p >= COUNT_MIN_P)
+			return p;
+	}
+	return prob_outside_band_viehmann(m, n, mg, ng, h);
 }
 
 double mc_ks_exact_p(int64_t n1, int64_t n2, int64_t h)

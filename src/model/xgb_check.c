@@ -41,7 +41,7 @@ static mc_code need(check_ctx *c, size_t obj, const char *key, uint8_t kind, siz
 static mc_code need_int(check_ctx *c, size_t obj, const char *key, long long lo, long long hi,
 			long long *out)
 {
-	size_t at;
+	size_t at = 0;
 	mc_code rc = need(c, obj, key, 'S', &at);
 	if (rc)
 		return rc;
@@ -148,7 +148,7 @@ static mc_code check_nodes(check_ctx *c, size_t tree, size_t n, long long nfeat)
 static mc_code check_tree(check_ctx *c, size_t tree, long index, long long nfeat)
 {
 	c->tree = index;
-	size_t at, param;
+	size_t at = 0, param = 0;
 	long long n, v;
 	mc_code rc;
 	if (c->doc->node[tree].kind != '{')

@@ -231,7 +231,7 @@ static mc_code ubj_array(ubj_cursor *c, int depth, size_t self)
 static mc_code ubj_object(ubj_cursor *c, int depth, size_t self)
 {
 	mc_code rc;
-	size_t last = 0, child, key, key_len;
+	size_t last = 0, child, key = 0, key_len = 0;
 	while (1) {
 		if (!ubj_left(c))
 			return ubj_truncated(c);
@@ -271,7 +271,7 @@ static mc_code ubj_value(ubj_cursor *c, int depth, size_t *out)
 	case '{': return ubj_object(c, depth, *out);
 	case '[': return ubj_array(c, depth, *out);
 	case 'S': {
-		size_t data, len;
+		size_t data = 0, len = 0;
 		if ((rc = ubj_string(c, &data, &len)))
 			return rc;
 		c->doc->node[*out].data = data;

@@ -143,7 +143,8 @@ void mc_monitor_report_paths(mc_monitor_result *r, const char *report_dir, const
 static mc_code parent_dir(const char *path, mc_error *err)
 {
 	char dir[4200];
-	snprintf(dir, sizeof dir, "%s", path);
+	if ((size_t)snprintf(dir, sizeof dir, "%s", path) >= sizeof dir)
+		return mc_fail(err, MC_ERR_INVALID, "report path too long: %.80s...", path);
 	char *slash = strrchr(dir, '/');
 	if (!slash || slash == dir)
 		return MC_OK;

@@ -67,7 +67,7 @@ static int64_t unzigzag(uint64_t v)
 
 bool tc_read_i64(tc_reader *r, int64_t *v)
 {
-	uint64_t u;
+	uint64_t u = 0;
 	if (!tc_read_varint(r, &u))
 		return false;
 	*v = unzigzag(u);
@@ -87,7 +87,7 @@ bool tc_read_i32(tc_reader *r, int32_t *v)
 
 bool tc_read_binary(tc_reader *r, const uint8_t **p, size_t *n)
 {
-	uint64_t len;
+	uint64_t len = 0;
 	if (!tc_read_varint(r, &len))
 		return false;
 	if (len > tc_left(r))
@@ -208,7 +208,7 @@ static bool tc_skip_list(tc_reader *r)
 
 static bool tc_skip_map(tc_reader *r)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	uint8_t kv = 0;
 	if (!tc_read_varint(r, &n))
 		return false;

@@ -171,6 +171,15 @@ def column_case(folder, kind, cid, test, threshold):
     return f"{test} {float(stat)!r} {float(p)!r} {int(bool(drift))}"
 
 
+def ks_exact(n1, n2, h):
+    """ks_2samp's exact two-sided p-value for D = h / lcm(n1, n2)."""
+    g = math.gcd(n1, n2)
+    lcm = (n1 // g) * n2
+    # pylint: disable-next=protected-access
+    ok, _, p = stats._stats_py._attempt_exact_2kssamp(n1, n2, g, h / lcm, "two-sided")
+    return float(p) if ok else float("nan")
+
+
 def main():
     folder = sys.argv[1]
     with open(os.path.join(folder, "cases.txt")) as f:
@@ -180,6 +189,8 @@ def main():
                 print(column_case(folder, *w))
             elif w[0] == "kstwo":
                 print(repr(float(stats.kstwo.sf(float(w[2]), int(w[1])))))
+            elif w[0] == "ksexact":
+                print(repr(ks_exact(int(w[1]), int(w[2]), int(w[3]))))
             elif w[0] == "smirnov":
                 print(repr(float(special.smirnov(int(w[1]), float(w[2])))))
             elif w[0] == "gammaq":

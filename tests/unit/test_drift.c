@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,10 @@
 #define STAT_ATOL 1e-12 /* floor for statistics that are 0 up to rounding */
 #define P_ATOL 1e-6
 #define SPECIAL_ATOL 1e-8
+#define KS_EXACT_RTOL 1e-9
+/* the exact KS p-value's documented absolute bound (docs/internals/drift.md):
+ * below it, values agree in absolute terms only */
+#define KS_EXACT_ATOL 1e-25
 
 /* ---- random data ---- */
 
@@ -215,8 +220,19 @@ static void special_case(oracle_run *o, const char *fn, double p1, double p2, do
 	fprintf(o->cases, "%s %.17g %.17g\n", fn, p1, p2);
 }
 
+/* The exact two-sample p-value for D = h / lcm(n1, n2), compared relatively. */
+static void ks_exact_case(oracle_run *o, int64_t n1, int64_t n2, int64_t h)
+{
+	outcome *x = run_add(o);
+	x->kind = O_SPECIAL;
+	x->value = mc_ks_exact_p(n1, n2, h);
+	snprintf(x->label, sizeof x->label, "ksexact %lld %lld %lld", (long long)n1, (long long)n2,
+		 (long long)h);
+	fprintf(o->cases, "%s\n", x->label);
+}
+
 typedef struct worst {
-	double stat, p, special;
+	double stat, p, special, ks_exact;
 	size_t columns, specials;
 } worst;
 
@@ -267,6 +283,17 @@ static void check_column(const outcome *x, const char *line, worst *w)
 static void check_special(const outcome *x, const char *line, worst *w)
 {
 	double want = strtod(line, NULL);
+	if (strncmp(x->label, "ksexact", 7) == 0) { /* relative, down to tiny p-values */
+		double r = (isnan(want) && isnan(x->value)) || x->value == want
+				   ? 0
+				   : fabs(x->value - want) / fmax(fabs(want), DBL_MIN);
+		if (!(r <= KS_EXACT_RTOL) && !(fabs(x->value - want) <= KS_EXACT_ATOL))
+			fail_msg("%s: ours %.17g, SciPy %.17g", x->label, x->value, want);
+		if (want >= KS_EXACT_ATOL)
+			w->ks_exact = fmax(w->ks_exact, r);
+		w->specials++;
+		return;
+	}
 	double e = isnan(want) && isnan(x->value) ? 0 : fabs(x->value - want);
 	if (!(e <= SPECIAL_ATOL))
 		fail_msg("%s: ours %.17g, SciPy %.17g", x->label, x->value, want);
@@ -534,6 +561,27 @@ static void test_special_vs_scipy(void **state)
 			if (xs[j] > 0 && xs[j] < 1)
 				special_case(&o, "kstwo", n, xs[j], mc_kstwo_sf(ns[i], xs[j]));
 	}
+	/* the exact two-sample p-value, from p near 1 to far below double's
+	 * reach, on both sides of the switch between path counting and
+	 * Viehmann's recursion (p = 1e-3, about lambda = 1.95) */
+	static const int64_t kn[][2] = {{1, 5},	    {7, 3},	  {10, 7},	{100, 73},
+					{500, 250}, {990, 742},	  {1000, 999},	{3000, 2000},
+					{4096, 12}, {9900, 7420}, {10000, 9999}};
+	static const double kl[] = {0.2, 0.5, 0.8, 1.0, 1.3, 1.6, 1.85, 1.95, 2.05, 2.5, 4, 8};
+	for (size_t i = 0; i < sizeof kn / sizeof kn[0]; i++) {
+		int64_t n1 = kn[i][0], n2 = kn[i][1], g = n1, r = n2;
+		while (r) {
+			int64_t t = g % r;
+			g = r;
+			r = t;
+		}
+		int64_t lcm = n1 / g * n2;
+		double en = (double)n1 * (double)n2 / (double)(n1 + n2);
+		for (size_t j = 0; j < sizeof kl / sizeof kl[0]; j++) {
+			int64_t h = llround(kl[j] / sqrt(en) * (double)lcm);
+			ks_exact_case(&o, n1, n2, h < 1 ? 1 : h > lcm ? lcm : h);
+		}
+	}
 	static const int64_t sn[] = {1, 2, 10, 1000, 100000, 1000000, 2000000};
 	static const double sx[] = {0.001, 0.01, 0.1, 0.5, 0.9};
 	for (size_t i = 0; i < sizeof sn / sizeof sn[0]; i++)
@@ -551,8 +599,10 @@ static void test_special_vs_scipy(void **state)
 		}
 	worst w = {0};
 	run_check(&o, &w);
-	print_message("special functions vs SciPy: %zu values, max abs diff %.3g\n", w.specials,
-		      w.special);
+	print_message("special functions vs SciPy: %zu values, max abs diff %.3g, exact KS "
+		      "p-values >= 1e-25 "
+		      "max rel diff %.3g\n",
+		      w.specials, w.special, w.ks_exact);
 }
 
 /* ---- no oracle needed ---- */

@@ -532,7 +532,7 @@ static void test_timeout_names_the_url(void **state)
 static void test_connection_refused(void **state)
 {
 	(void)state;
-	int port;
+	int port = 0;
 	int fd = bind_loopback(&port); /* bound, not listening: connections are refused */
 	assert_true(fd >= 0);
 	char url[64];

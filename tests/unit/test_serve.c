@@ -638,10 +638,12 @@ static void test_lake_deferred(void **state)
 static void lake_until(int year, int month, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s/lake-until-%d-%02d", home, year, month);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd,
-		 "mkdir -p %s/lake/prices && cp -r %s/lake/prices/year=* %s/lake/prices/", out,
-		 home, out);
+	char cmd[1200];
+	assert_true(
+		(size_t)snprintf(
+			cmd, sizeof cmd,
+			"mkdir -p %s/lake/prices && cp -r %s/lake/prices/year=* %s/lake/prices/",
+			out, home, out) < sizeof cmd);
 	assert_int_equal(system(cmd), 0);
 	for (int y = year, m = month + 1; y <= 2025; m = 1, y++)
 		for (; m <= 12; m++) {
