@@ -15,6 +15,7 @@
 #ifndef MILKCAST_LAMBDA_H
 #define MILKCAST_LAMBDA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -135,5 +136,41 @@ void mc_lambda_args_free(char **args);
  */
 mc_code mc_lambda_command_run(const mc_lambda_command *c, mc_lambda_invocation *inv,
 			      mc_buf *response, mc_error *err);
+
+/* --- keeping HOME's reports and flow history (`milkcast lambda --run`) ---- */
+
+/*
+ * A Lambda execution environment's /tmp, where the daily flow's HOME lives,
+ * does not outlive it.  The sync copies what must last to artifact stores
+ * (s3:// or directories): after each invocation, every file under
+ * HOME/reports that is new or changed since the last copy goes to the
+ * reports store under the same relative key, and a consistent snapshot of
+ * HOME/milkcast.db (flow runs, task cache, alert deduplication; SQLite's
+ * VACUUM INTO, so a WAL is folded in) to the state store as "milkcast.db"
+ * when it changed.  At init, a HOME without milkcast.db gets the state
+ * store's copy back, checked (PRAGMA quick_check) before it is moved into
+ * place.  Either store may be absent.
+ */
+typedef struct mc_lambda_sync mc_lambda_sync;
+
+typedef struct mc_lambda_sync_stats {
+	size_t reports_uploaded; /* files copied by this push */
+	size_t reports_unchanged;
+	bool state_uploaded;
+} mc_lambda_sync_stats;
+
+/* reports_uri and state_uri may be NULL or "" (that part is off). */
+mc_code mc_lambda_sync_new(const char *home, const char *reports_uri, const char *state_uri,
+			   mc_lambda_sync **out, mc_error *err);
+void mc_lambda_sync_free(mc_lambda_sync *s);
+
+/* Bring back HOME/milkcast.db when HOME has none; *restored says whether it did (no
+ * copy in the store is not an error).  A copy that fails the check is MC_ERR_FORMAT
+ * and HOME is left without one. */
+mc_code mc_lambda_sync_restore(mc_lambda_sync *s, bool *restored, mc_error *err);
+
+/* Copy what changed; a failed file is an error naming it, the files before it are
+ * copied and the ones after it are tried again by the next push. */
+mc_code mc_lambda_sync_push(mc_lambda_sync *s, mc_lambda_sync_stats *st, mc_error *err);
 
 #endif

@@ -24,6 +24,13 @@ int mc_store_schema_version(const mc_store *s);
 /* The SQLite library's version ("3.40.1"). */
 const char *mc_store_sqlite_version(void);
 
+/* A consistent copy of the database file db_path (its WAL folded in; writers not
+ * blocked) written to dest, which must not exist: SQLite's VACUUM INTO. */
+mc_code mc_store_snapshot(const char *db_path, const char *dest, mc_error *err);
+/* PRAGMA quick_check of the database file at path, opened read-only: MC_OK when
+ * it says "ok", else MC_ERR_FORMAT naming the file and the finding. */
+mc_code mc_store_check_file(const char *path, mc_error *err);
+
 mc_code mc_store_exec(mc_store *s, const char *sql, mc_error *err);
 /* BEGIN IMMEDIATE (waits on other writers up to the busy timeout) / COMMIT / ROLLBACK. */
 mc_code mc_store_begin(mc_store *s, mc_error *err);

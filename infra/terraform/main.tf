@@ -32,7 +32,10 @@ locals {
   )
   daily_env = merge(
     local.common_env,
-    { MILKCAST_REPORTS = "s3://${module.storage.artifacts_bucket}/reports" },
+    {
+      MILKCAST_REPORTS = "s3://${module.storage.artifacts_bucket}/reports"
+      MILKCAST_STATE   = "s3://${module.storage.artifacts_bucket}/state"
+    },
     var.telegram_chat_id == null ? {} : { MILKCAST_TELEGRAM_CHAT_ID = var.telegram_chat_id },
     { for k, v in var.secret_parameters : "${k}_PARAMETER" => v },
   )

@@ -188,28 +188,10 @@ static mc_code http_error(const mc_httpc_resp *r, mc_error *err)
 	return c;
 }
 
-/*
- * What botocore's standard retry mode retries: 500, 502, 503, 504, and the
- * throttling and transient error codes whatever the status; and 429.
- */
+/* What botocore's standard retry mode retries: 429, 500, 502, 503, 504, and the
+ * throttling and transient error codes whatever the status. */
 static bool retryable_status(const mc_httpc_resp *r)
 {
-	static const char *const codes[] = {
-		"SlowDown",
-		"Throttling",
-		"ThrottlingException",
-		"ThrottledException",
-		"RequestThrottled",
-		"RequestThrottledException",
-		"TooManyRequestsException",
-		"RequestLimitExceeded",
-		"BandwidthLimitExceeded",
-		"RequestTimeout",
-		"RequestTimeoutException",
-		"PriorRequestNotComplete",
-		"InternalError",
-		"ServiceUnavailable",
-	};
 	long st = r->status;
 	if (st == 429 || st == 500 || st == 502 || st == 503 || st == 504)
 		return true;
@@ -217,10 +199,7 @@ static bool retryable_status(const mc_httpc_resp *r)
 		return false;
 	char code[128], msg[256];
 	error_fields(&r->body, code, msg);
-	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
-		if (strcmp(code, codes[i]) == 0)
-			return true;
-	return false;
+	return aws_retryable_code(code);
 }
 
 /* --- integrity checks on a 2xx reply --------------------------------------- */

@@ -1,7 +1,8 @@
 /*
  * S3 settings from the environment and the shared AWS files, resolved in
- * the order botocore (the AWS CLI) uses.  Never prints a secret: a line of a
- * file is named by its number, never quoted.
+ * the order botocore (the AWS CLI) uses; the profile, region, credentials,
+ * retries and endpoint steps are shared with the SSM client (ssm.c).  Never
+ * prints a secret: a line of a file is named by its number, never quoted.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -34,7 +35,7 @@ static char *trim(char *s)
 	return s;
 }
 
-static void wipe_free(char *s)
+void aws_wipe_free(char *s)
 {
 	if (s)
 		memset(s, 0, strlen(s));
@@ -150,7 +151,7 @@ static mc_code set(ini *p, int i, const char *value, mc_error *err)
 	char *v = value[0] ? strdup(value) : NULL; /* an empty value is no value */
 	if (value[0] && !v)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	wipe_free(p->f->v[i]);
+	aws_wipe_free(p->f->v[i]);
 	p->f->v[i] = v;
 	p->f->line[i] = p->lineno;
 	return MC_OK;
@@ -302,27 +303,63 @@ static void aws_file_release(aws_file *f)
 {
 	free(f->path);
 	for (int i = 0; i < P_N; i++)
-		wipe_free(f->v[i]);
+		aws_wipe_free(f->v[i]);
 }
 
-/* files[0] is the credentials file, files[1] the config file. */
-typedef struct aws_files {
+/* f[0] is the credentials file, f[1] the config file. */
+struct aws_profile {
 	aws_file f[2];
-	const char *profile;
+	char *profile; /* AWS_PROFILE or "default" */
 	bool profile_given;
-} aws_files;
+};
+
+mc_code aws_profile_load(aws_profile **out, mc_error *err)
+{
+	aws_profile *a = calloc(1, sizeof *a);
+	*out = a;
+	if (!a)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	a->f[0].kind = "credentials";
+	a->f[1].kind = "config";
+	a->profile_given = env("AWS_PROFILE") != NULL;
+	a->profile = strdup(a->profile_given ? env("AWS_PROFILE") : "default");
+	if (!a->profile)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	mc_code rc = aws_file_load(&a->f[0], "AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials",
+				   a->profile, err);
+	if (!rc)
+		rc = aws_file_load(&a->f[1], "AWS_CONFIG_FILE", ".aws/config", a->profile, err);
+	/* botocore: a profile asked for by name must exist, even with credentials in the
+	 * environment */
+	if (!rc && a->profile_given && !a->f[0].found && !a->f[1].found)
+		rc = mc_fail(err, MC_ERR_NOT_FOUND,
+			     "AWS profile '%s' (AWS_PROFILE) is in neither '%s' nor '%s'",
+			     a->profile, a->f[0].path ? a->f[0].path : "~/.aws/credentials",
+			     a->f[1].path ? a->f[1].path : "~/.aws/config");
+	return rc;
+}
+
+void aws_profile_free(aws_profile *a)
+{
+	if (!a)
+		return;
+	aws_file_release(&a->f[0]);
+	aws_file_release(&a->f[1]);
+	free(a->profile);
+	free(a);
+}
 
 /*
  * A profile setting: the credentials file's value wins over the config
  * file's, as botocore merges the former over the latter.
  */
-static const aws_file *setting(const aws_files *a, int i)
+static const aws_file *setting(const aws_profile *a, int i)
 {
 	return a->f[0].v[i] ? &a->f[0] : a->f[1].v[i] ? &a->f[1] : NULL;
 }
 
 /* "profile 'ci' of '/home/u/.aws/config' line 4" into buf. */
-static const char *where(const aws_files *a, const aws_file *f, int i, char *buf, size_t cap)
+static const char *where(const aws_profile *a, const aws_file *f, int i, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "profile '%s' of '%s' line %d", a->profile, f->path, f->line[i]);
 	return buf;
@@ -349,43 +386,41 @@ static mc_code bad_number(mc_error *err, const char *name, const char *value, co
 		       src, lo, hi);
 }
 
-static mc_code resolve_retries(s3_config *c, const mc_artifact_opts *o, const aws_files *a,
-			       mc_error *err)
+mc_code aws_retries(const aws_profile *a, const char *retries_var, const char *backoff_var,
+		    int *retries, long *backoff_ms, mc_error *err)
 {
 	char buf[600];
 	long v;
 	const char *s;
-	c->retries = o->retries;
-	if (c->retries < 0) {
-		c->retries = DEFAULT_RETRIES;
+	if (*retries < 0) {
+		*retries = DEFAULT_RETRIES;
 		const aws_file *f = setting(a, P_MAX_ATTEMPTS);
-		if ((s = env("MILKCAST_S3_RETRIES"))) {
+		if ((s = env(retries_var))) {
 			if (!parse_long(s, 0, MAX_RETRIES, &v))
-				return bad_number(err, "retry count", s, "MILKCAST_S3_RETRIES", 0,
+				return bad_number(err, "retry count", s, retries_var, 0,
 						  MAX_RETRIES);
-			c->retries = (int)v;
+			*retries = (int)v;
 		} else if ((s = env("AWS_MAX_ATTEMPTS"))) {
 			if (!parse_long(s, 1, MAX_RETRIES + 1, &v))
 				return bad_number(err, "max_attempts", s, "AWS_MAX_ATTEMPTS", 1,
 						  MAX_RETRIES + 1);
-			c->retries = (int)v - 1;
+			*retries = (int)v - 1;
 		} else if (f) {
 			s = f->v[P_MAX_ATTEMPTS];
 			if (!parse_long(s, 1, MAX_RETRIES + 1, &v))
 				return bad_number(err, "max_attempts", s,
 						  where(a, f, P_MAX_ATTEMPTS, buf, sizeof buf), 1,
 						  MAX_RETRIES + 1);
-			c->retries = (int)v - 1;
+			*retries = (int)v - 1;
 		}
 	}
-	c->backoff_ms = o->backoff_ms;
-	if (c->backoff_ms < 0) {
-		c->backoff_ms = DEFAULT_BACKOFF_MS;
-		if ((s = env("MILKCAST_S3_BACKOFF_MS"))) {
+	if (*backoff_ms < 0) {
+		*backoff_ms = DEFAULT_BACKOFF_MS;
+		if ((s = env(backoff_var))) {
 			if (!parse_long(s, 0, MAX_BACKOFF_MS, &v))
-				return bad_number(err, "backoff", s, "MILKCAST_S3_BACKOFF_MS", 0,
+				return bad_number(err, "backoff", s, backoff_var, 0,
 						  MAX_BACKOFF_MS);
-			c->backoff_ms = v;
+			*backoff_ms = v;
 		}
 	}
 	return MC_OK;
@@ -403,8 +438,7 @@ static bool valid_region(const char *r)
 	return true;
 }
 
-/* AWS_REGION > AWS_DEFAULT_REGION > the profile's region > us-east-1. */
-static mc_code resolve_region(s3_config *c, const aws_files *a, mc_error *err)
+mc_code aws_region(const aws_profile *a, char **region, mc_error *err)
 {
 	char buf[600];
 	const char *src = "AWS_REGION", *r = env(src);
@@ -422,12 +456,12 @@ static mc_code resolve_region(s3_config *c, const aws_files *a, mc_error *err)
 			       "invalid AWS region '%.64s' in %s: expected letters, digits, '-', "
 			       "'_' or '.'",
 			       r, src);
-	c->region = strdup(r);
-	return c->region ? MC_OK : mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	*region = strdup(r);
+	return *region ? MC_OK : mc_fail(err, MC_ERR_NOMEM, "out of memory");
 }
 
-/* Environment credentials, else the credentials file's profile, else the config file's. */
-static mc_code load_credentials(s3_config *c, const char *uri, const aws_files *a, mc_error *err)
+mc_code aws_credentials(const aws_profile *a, const char *subject, char **access_key,
+			char **secret_key, char **session_token, mc_error *err)
 {
 	const char *ak = env("AWS_ACCESS_KEY_ID"), *sk, *token;
 	if (ak) {
@@ -435,8 +469,8 @@ static mc_code load_credentials(s3_config *c, const char *uri, const aws_files *
 		if (!sk)
 			return mc_fail(err, MC_ERR_INVALID,
 				       "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not "
-				       "(for 's3://%s')",
-				       uri);
+				       "(for %s)",
+				       subject);
 		token = env("AWS_SESSION_TOKEN") ? env("AWS_SESSION_TOKEN")
 						 : env("AWS_SECURITY_TOKEN");
 	} else {
@@ -444,13 +478,13 @@ static mc_code load_credentials(s3_config *c, const char *uri, const aws_files *
 				    : a->f[1].v[P_ACCESS_KEY] ? &a->f[1]
 							      : NULL;
 		if (!f)
-			return mc_fail(
-				err, MC_ERR_INVALID,
-				"no AWS credentials for 's3://%s': set AWS_ACCESS_KEY_ID and "
-				"AWS_SECRET_ACCESS_KEY, or aws_access_key_id and "
-				"aws_secret_access_key in profile '%s' of '%s' or '%s'",
-				uri, a->profile, a->f[0].path ? a->f[0].path : "~/.aws/credentials",
-				a->f[1].path ? a->f[1].path : "~/.aws/config");
+			return mc_fail(err, MC_ERR_INVALID,
+				       "no AWS credentials for %s: set AWS_ACCESS_KEY_ID and "
+				       "AWS_SECRET_ACCESS_KEY, or aws_access_key_id and "
+				       "aws_secret_access_key in profile '%s' of '%s' or '%s'",
+				       subject, a->profile,
+				       a->f[0].path ? a->f[0].path : "~/.aws/credentials",
+				       a->f[1].path ? a->f[1].path : "~/.aws/config");
 		ak = f->v[P_ACCESS_KEY];
 		sk = f->v[P_SECRET_KEY];
 		if (!sk)
@@ -461,10 +495,10 @@ static mc_code load_credentials(s3_config *c, const char *uri, const aws_files *
 				a->profile, f->path, f->line[P_ACCESS_KEY]);
 		token = f->v[P_SESSION_TOKEN] ? f->v[P_SESSION_TOKEN] : f->v[P_SECURITY_TOKEN];
 	}
-	c->access_key = strdup(ak);
-	c->secret_key = strdup(sk);
-	c->session_token = token ? strdup(token) : NULL;
-	if (!c->access_key || !c->secret_key || (token && !c->session_token))
+	*access_key = strdup(ak);
+	*secret_key = strdup(sk);
+	*session_token = token ? strdup(token) : NULL;
+	if (!*access_key || !*secret_key || (token && !*session_token))
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	return MC_OK;
 }
@@ -506,25 +540,51 @@ static mc_code split_uri(s3_config *c, const char *rest, mc_error *err)
 	return MC_OK;
 }
 
-/* "http://127.0.0.1:5000/" -> origin "http://127.0.0.1:5000", host "127.0.0.1:5000". */
-static mc_code endpoint(s3_config *c, const char *url, const char *src, mc_error *err)
+mc_code aws_endpoint_parse(const char *url, const char *service, const char *src, char **origin,
+			   char **host, mc_error *err)
 {
+	*origin = *host = NULL;
 	const char *sep = strstr(url, "://");
 	if (!sep || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
 		return mc_fail(err, MC_ERR_INVALID,
-			       "invalid S3 endpoint '%s' in %s: expected http:// or https://", url,
-			       src);
+			       "invalid %s endpoint '%s' in %s: expected http:// or https://",
+			       service, url, src);
 	const char *h = sep + 3;
 	size_t hlen = strcspn(h, "/?#");
 	if (hlen == 0 || memchr(h, '@', hlen) || h[hlen + strspn(h + hlen, "/")] != '\0')
 		return mc_fail(err, MC_ERR_INVALID,
-			       "invalid S3 endpoint '%s' in %s: expected scheme://host[:port]", url,
-			       src);
-	c->host = strndup(h, hlen);
-	c->origin = strndup(url, (size_t)(h - url) + hlen);
-	if (c->bucket)
-		c->base_path = malloc(strlen(c->bucket) + 2);
-	if (!c->host || !c->origin || !c->base_path)
+			       "invalid %s endpoint '%s' in %s: expected scheme://host[:port]",
+			       service, url, src);
+	*host = strndup(h, hlen);
+	*origin = strndup(url, (size_t)(h - url) + hlen);
+	if (!*host || !*origin)
+		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+	return MC_OK;
+}
+
+const char *aws_endpoint_setting(const aws_profile *a, const char *const *vars, size_t n,
+				 const char **src, char *buf, size_t cap)
+{
+	for (size_t i = 0; i < n; i++)
+		if (env(vars[i])) {
+			*src = vars[i];
+			return env(vars[i]);
+		}
+	const aws_file *f = setting(a, P_ENDPOINT_URL);
+	if (!f)
+		return NULL;
+	*src = where(a, f, P_ENDPOINT_URL, buf, cap);
+	return f->v[P_ENDPOINT_URL];
+}
+
+/* S3 at url: path-style ("/bucket") unless the caller clears base_path. */
+static mc_code endpoint(s3_config *c, const char *url, const char *src, mc_error *err)
+{
+	mc_code rc = aws_endpoint_parse(url, "S3", src, &c->origin, &c->host, err);
+	if (rc)
+		return rc;
+	c->base_path = malloc(strlen(c->bucket) + 2);
+	if (!c->base_path)
 		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	sprintf(c->base_path, "/%s", c->bucket);
 	return MC_OK;
@@ -549,25 +609,20 @@ static mc_code aws_endpoint(s3_config *c, bool path_style, mc_error *err)
  * profile's endpoint_url (all path-style) > AWS, virtual-host unless opts.path_style, the
  * profile's "s3 = / addressing_style = path", or a dotted bucket.
  */
-static mc_code resolve_endpoint(s3_config *c, const mc_artifact_opts *o, const aws_files *a,
+static mc_code resolve_endpoint(s3_config *c, const mc_artifact_opts *o, const aws_profile *a,
 				mc_error *err)
 {
+	static const char *const vars[] = {"MILKCAST_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3",
+					   "AWS_ENDPOINT_URL"};
 	char buf[600];
 	const char *src = "opts.endpoint", *ep = o->endpoint;
 	if (!ep)
-		ep = env(src = "MILKCAST_S3_ENDPOINT");
-	if (!ep)
-		ep = env(src = "AWS_ENDPOINT_URL_S3");
-	if (!ep)
-		ep = env(src = "AWS_ENDPOINT_URL");
-	const aws_file *f = ep ? NULL : setting(a, P_ENDPOINT_URL);
-	if (f) {
-		ep = f->v[P_ENDPOINT_URL];
-		src = where(a, f, P_ENDPOINT_URL, buf, sizeof buf);
-	}
+		ep = aws_endpoint_setting(a, vars, sizeof vars / sizeof *vars, &src, buf,
+					  sizeof buf);
 	if (ep)
 		return endpoint(c, ep, src, err);
 	bool path_style = o->path_style;
+	const aws_file *f;
 	if ((f = setting(a, P_ADDRESSING_STYLE))) {
 		const char *style = f->v[P_ADDRESSING_STYLE];
 		if (strcmp(style, "path") == 0)
@@ -587,37 +642,33 @@ mc_code s3_config_load(s3_config *c, const char *rest, const mc_artifact_opts *o
 	mc_code rc = split_uri(c, rest, err);
 	if (rc)
 		return rc;
-	aws_files a = {.f = {{.kind = "credentials"}, {.kind = "config"}},
-		       .profile = env("AWS_PROFILE") ? env("AWS_PROFILE") : "default",
-		       .profile_given = env("AWS_PROFILE") != NULL};
-	rc = aws_file_load(&a.f[0], "AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", a.profile,
-			   err);
+	aws_profile *a = NULL;
+	mc_buf subject = MC_BUF_INIT;
+	rc = aws_profile_load(&a, err);
 	if (!rc)
-		rc = aws_file_load(&a.f[1], "AWS_CONFIG_FILE", ".aws/config", a.profile, err);
-	/* botocore: a profile asked for by name must exist, even with credentials in the
-	 * environment */
-	if (!rc && a.profile_given && !a.f[0].found && !a.f[1].found)
-		rc = mc_fail(err, MC_ERR_NOT_FOUND,
-			     "AWS profile '%s' (AWS_PROFILE) is in neither '%s' nor '%s'",
-			     a.profile, a.f[0].path ? a.f[0].path : "~/.aws/credentials",
-			     a.f[1].path ? a.f[1].path : "~/.aws/config");
+		rc = aws_region(a, &c->region, err);
+	if (!rc) {
+		c->retries = o->retries;
+		c->backoff_ms = o->backoff_ms;
+		rc = aws_retries(a, "MILKCAST_S3_RETRIES", "MILKCAST_S3_BACKOFF_MS", &c->retries,
+				 &c->backoff_ms, err);
+	}
 	if (!rc)
-		rc = resolve_region(c, &a, err);
+		rc = resolve_endpoint(c, o, a, err);
+	if (!rc && mc_buf_printf(&subject, "'s3://%s'", rest))
+		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	if (!rc)
-		rc = resolve_retries(c, o, &a, err);
-	if (!rc)
-		rc = resolve_endpoint(c, o, &a, err);
-	if (!rc)
-		rc = load_credentials(c, rest, &a, err);
-	aws_file_release(&a.f[0]);
-	aws_file_release(&a.f[1]);
+		rc = aws_credentials(a, (const char *)subject.data, &c->access_key, &c->secret_key,
+				     &c->session_token, err);
+	mc_buf_release(&subject);
+	aws_profile_free(a);
 	return rc;
 }
 
 void s3_config_release(s3_config *c)
 {
-	wipe_free(c->secret_key);
-	wipe_free(c->session_token);
+	aws_wipe_free(c->secret_key);
+	aws_wipe_free(c->session_token);
 	free(c->bucket);
 	free(c->prefix);
 	free(c->region);
@@ -626,4 +677,31 @@ void s3_config_release(s3_config *c)
 	free(c->host);
 	free(c->base_path);
 	memset(c, 0, sizeof *c);
+}
+
+bool aws_retryable_code(const char *code)
+{
+	static const char *const codes[] = {
+		"SlowDown",
+		"Throttling",
+		"ThrottlingException",
+		"ThrottledException",
+		"RequestThrottled",
+		"RequestThrottledException",
+		"TooManyRequestsException",
+		"ProvisionedThroughputExceededException",
+		"TransactionInProgressException",
+		"RequestLimitExceeded",
+		"BandwidthLimitExceeded",
+		"LimitExceededException",
+		"RequestTimeout",
+		"RequestTimeoutException",
+		"PriorRequestNotComplete",
+		"InternalError",
+		"ServiceUnavailable",
+	};
+	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
+		if (strcmp(code, codes[i]) == 0)
+			return true;
+	return false;
 }

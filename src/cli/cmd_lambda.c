@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "milkcast/lambda.h"
 #include "milkcast/serve.h"
+#include "milkcast/ssm.h"
 
 static const mc_command_help help = {
 	"milkcast lambda [--model SOURCE] [options] [--run COMMAND [ARGS...]]",
@@ -29,6 +30,16 @@ static const mc_command_help help = {
 	"JSON; another status is the error CommandFailed, a signal Crashed.  A command\n"
 	"still running 2.5 s before the invocation's deadline gets SIGTERM, SIGKILL 2 s\n"
 	"later, and the error Timeout.  Its stderr goes to the function's log.\n"
+	"Lambda's /tmp does not outlive the execution environment: with\n"
+	"$MILKCAST_REPORTS (s3://bucket/prefix or a directory) every file under\n"
+	"HOME/reports that is new or changed is copied there after each event; with\n"
+	"$MILKCAST_STATE a snapshot of HOME/milkcast.db (flow runs, alert\n"
+	"deduplication) is saved there when it changed, and brought back at init into\n"
+	"a HOME without one.  A failed copy fails the event (SyncFailed).\n"
+	"\n"
+	"At init, every NAME_PARAMETER=/ssm/parameter/name in the environment becomes\n"
+	"NAME=<its value> (SSM GetParameter, decrypted), unless NAME is already set;\n"
+	"a parameter that cannot be read is an init error.\n"
 	"Example (the daily flow): milkcast lambda --run flow run daily",
 };
 
@@ -71,12 +82,63 @@ static void pass_stderr(void *ud, const char *data, size_t n)
 	fwrite(data, 1, n, stderr);
 }
 
-static mc_code handle_run(void *command, mc_lambda_invocation *inv, mc_buf *response, mc_error *err)
+/* What --run's handler needs: the command and where HOME's files are kept. */
+typedef struct run_state {
+	mc_lambda_command command;
+	mc_lambda_sync *sync; /* NULL when neither MILKCAST_REPORTS nor MILKCAST_STATE is set */
+} run_state;
+
+/* After a command, copy its reports and the flow history out of /tmp.  A failed copy
+ * fails an invocation that succeeded (so it is retried and alarmed on). */
+static mc_code keep_files(run_state *r, mc_lambda_invocation *inv, mc_code rc, mc_error *err)
 {
-	mc_code rc = mc_lambda_command_run(command, inv, response, err);
+	mc_lambda_sync_stats st;
+	mc_error e = MC_ERROR_INIT;
+	if (!r->sync)
+		return rc;
+	if (mc_lambda_sync_push(r->sync, &st, &e)) {
+		fprintf(stderr, "milkcast lambda: request %s: keeping HOME's files: %s\n",
+			inv->request_id, e.msg);
+		if (!rc) {
+			snprintf(inv->error_type, sizeof inv->error_type, "SyncFailed");
+			*err = e;
+			return e.code;
+		}
+		return rc;
+	}
+	fprintf(stderr, "milkcast lambda: request %s: %zu report(s) copied, %zu unchanged%s\n",
+		inv->request_id, st.reports_uploaded, st.reports_unchanged,
+		st.state_uploaded ? ", flow history saved" : "");
+	return rc;
+}
+
+static mc_code handle_run(void *ud, mc_lambda_invocation *inv, mc_buf *response, mc_error *err)
+{
+	run_state *r = ud;
+	mc_code rc = mc_lambda_command_run(&r->command, inv, response, err);
 	if (rc)
 		fprintf(stderr, "milkcast lambda: request %s: %s: %s\n", inv->request_id,
 			inv->error_type[0] ? inv->error_type : mc_strerror(rc), err->msg);
+	return keep_files(r, inv, rc, err);
+}
+
+/* MILKCAST_REPORTS and MILKCAST_STATE, and the flow history brought back. */
+static mc_code open_sync(const mc_ctx *ctx, mc_lambda_sync **out, mc_error *err)
+{
+	const char *reports = getenv("MILKCAST_REPORTS"), *state = getenv("MILKCAST_STATE");
+	*out = NULL;
+	if ((!reports || !*reports) && (!state || !*state))
+		return MC_OK;
+	bool restored = false;
+	mc_code rc = mc_lambda_sync_new(ctx->home, reports, state, out, err);
+	if (!rc)
+		rc = mc_lambda_sync_restore(*out, &restored, err);
+	if (rc) {
+		mc_lambda_sync_free(*out);
+		*out = NULL;
+	} else if (restored) {
+		fprintf(stderr, "milkcast lambda: flow history restored from %s\n", state);
+	}
 	return rc;
 }
 
@@ -93,6 +155,27 @@ static mc_code check_run(char **run, const char *ok_exit, mc_lambda_command *c, 
 			       "--run %.100s: not a milkcast command (see 'milkcast help')",
 			       run[0]);
 	return mc_lambda_ok_exits_parse(c, ok_exit, err);
+}
+
+/* Every NAME_PARAMETER=/ssm/name into NAME (Terraform's secret_parameters), before any
+ * thread starts (setenv) and before --run's children (they inherit them). */
+static mc_code resolve_secrets(mc_error *err)
+{
+	int n = 0;
+	mc_code rc = mc_ssm_resolve_env(&n, err);
+	if (!rc && n > 0)
+		fprintf(stderr, "milkcast lambda: %d secret(s) read from SSM Parameter Store\n", n);
+	return rc;
+}
+
+/* Report a failed init to Lambda and exit with the error. */
+static int init_failed(mc_lambda_runtime *rt, mc_error *failure)
+{
+	mc_error e2 = MC_ERROR_INIT;
+	if (mc_lambda_init_error(rt, failure, &e2))
+		fprintf(stderr, "milkcast: could not report the init error: %s\n", e2.msg);
+	mc_lambda_runtime_free(rt);
+	return mc_die_error(failure);
 }
 
 /* Loop over events running `run` (NULL-terminated) with the options given. */
@@ -114,11 +197,15 @@ static int run_mode(mc_ctx *ctx, char **run, const char *ok_exit, long max)
 		mc_lambda_runtime_free(rt);
 		return mc_usage_error(help.usage, "%s", bad.msg);
 	}
-	c.argv = (const char *const *)run;
-	c.run = run_child;
-	c.run_ud = ctx;
-	c.on_stderr = pass_stderr;
-	mc_code rc = mc_lambda_loop(rt, handle_run, &c, max, &err);
+	run_state r = {.command = c};
+	if (resolve_secrets(&bad) || open_sync(ctx, &r.sync, &bad))
+		return init_failed(rt, &bad);
+	r.command.argv = (const char *const *)run;
+	r.command.run = run_child;
+	r.command.run_ud = ctx;
+	r.command.on_stderr = pass_stderr;
+	mc_code rc = mc_lambda_loop(rt, handle_run, &r, max, &err);
+	mc_lambda_sync_free(r.sync);
 	mc_lambda_runtime_free(rt);
 	return rc ? mc_die_error(&err) : MC_EXIT_OK;
 }
@@ -135,13 +222,8 @@ static int serve_mode(mc_ctx *ctx, const char *model, long max)
 	if (mc_lambda_runtime_open(getenv("AWS_LAMBDA_RUNTIME_API"), &rt, &err))
 		return mc_die_error(&err);
 	mc_router *router = NULL;
-	if (open_router(ctx, model, &router, &err)) {
-		mc_error e2 = MC_ERROR_INIT;
-		if (mc_lambda_init_error(rt, &err, &e2))
-			fprintf(stderr, "milkcast: could not report the init error: %s\n", e2.msg);
-		mc_lambda_runtime_free(rt);
-		return mc_die_error(&err);
-	}
+	if (resolve_secrets(&err) || open_router(ctx, model, &router, &err))
+		return init_failed(rt, &err);
 	mc_code rc = mc_lambda_loop(rt, handle, router, max, &err);
 	mc_router_free(router);
 	mc_lambda_runtime_free(rt);

@@ -276,3 +276,43 @@ const char *mc_store_sqlite_version(void)
 {
 	return sqlite3_libversion();
 }
+
+mc_code mc_store_snapshot(const char *db_path, const char *dest, mc_error *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	mc_code rc = MC_OK;
+	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, dest, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		rc = mc_fail(err, MC_ERR_DB, "cannot snapshot '%s' into '%s': %s", db_path, dest,
+			     db ? sqlite3_errmsg(db) : "cannot open");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+mc_code mc_store_check_file(const char *path, mc_error *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	mc_code rc = MC_OK;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
+		rc = mc_fail(err, MC_ERR_FORMAT, "'%s' is not a SQLite database: %s", path,
+			     db ? sqlite3_errmsg(db) : "cannot open");
+	} else if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = mc_fail(err, MC_ERR_FORMAT, "'%s' fails its check: %s", path,
+			     sqlite3_errmsg(db));
+	} else {
+		const char *finding = (const char *)sqlite3_column_text(st, 0);
+		if (!finding || strcmp(finding, "ok") != 0)
+			rc = mc_fail(err, MC_ERR_FORMAT, "'%s' fails its check: %s", path,
+				     finding ? finding : "no answer");
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}

@@ -35,3 +35,21 @@ lake_state() {
 	(cd "$MILKCAST_HOME" 2>/dev/null && find lake -type f -name '*.parquet' -exec sha256sum {} + | sort) || true
 	sqlite3 "$MILKCAST_HOME/milkcast.db" "select count(*) from lake_partitions; select count(*) from ingest_files; select count(*) from quarantine" 2>/dev/null || true
 }
+
+. "$MC_SRC/tests/cli/moto.sh"
+
+# start_fake EVENTS.json: the loopback fake of the Lambda Runtime API
+# (tests/oracle/fake_lambda_runtime.py; FAKE_DEADLINE_MS and FAKE_MAX_RESPONSE from the
+# environment) serving those events; AWS_LAMBDA_RUNTIME_API exported, FAKE_PID its PID,
+# what the runtime answered in $TMP/record.json (rec EXPR reads it).  stop_fake stops it.
+FAKE_PID=
+start_fake() {
+	rm -f "$TMP/port" "$TMP/record.json"
+	$PY "$MC_SRC/tests/oracle/fake_lambda_runtime.py" "$1" "$TMP/record.json" "$TMP/port" & FAKE_PID=$!
+	for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+	[ -s "$TMP/port" ] || fail "the fake runtime API did not start"
+	AWS_LAMBDA_RUNTIME_API="127.0.0.1:$(cat "$TMP/port")"
+	export AWS_LAMBDA_RUNTIME_API
+}
+stop_fake() { if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; fi; FAKE_PID=; }
+rec() { json_get "$TMP/record.json" "$1"; }

@@ -7,45 +7,14 @@ set -euo pipefail
 : "${MC_BUILD_DIR:=$MC_SRC/build}"
 DRIVER="$MC_BUILD_DIR/test_artifact"
 
-command -v moto_server >/dev/null 2>&1 || { echo "skip: moto_server is not on PATH"; exit 77; }
-command -v aws >/dev/null 2>&1 || { echo "skip: aws (awscli) is not on PATH"; exit 77; }
 [ -x "$DRIVER" ] || { echo "skip: $DRIVER is not built"; exit 77; }
 
 TMP=$(mktemp -d /tmp/mc-s3-XXXXXX)
-MOTO_PID=
-cleanup() {
-	if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [ -f "$TMP/moto.log" ] && tail -40 "$TMP/moto.log" >&2; exit 1; }
-
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-EP="http://127.0.0.1:$PORT"
-# Authentication is off until we turn it on below (INITIAL_NO_AUTH_ACTION_COUNT
-# unset = unlimited), so the first IAM calls can create the user whose key
-# signs everything afterwards: moto checks SigV4 against IAM users' keys.
-moto_server -H 127.0.0.1 -p "$PORT" >"$TMP/moto.log" 2>&1 &
-MOTO_PID=$!
-for _ in $(seq 1 100); do
-	curl -s -o /dev/null "$EP/moto-api/" && break
-	kill -0 "$MOTO_PID" 2>/dev/null || fail "moto_server exited"
-	sleep 0.1
-done
-
-export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=dummy AWS_DEFAULT_REGION=us-east-1
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_REGION
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-AWS=(aws --endpoint-url "$EP" --region us-east-1 --output text)
-"${AWS[@]}" iam create-user --user-name milkcast >/dev/null
-"${AWS[@]}" iam put-user-policy --user-name milkcast --policy-name all \
-	--policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
-read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < <("${AWS[@]}" iam create-access-key --user-name milkcast \
-	--query 'AccessKey.[AccessKeyId,SecretAccessKey]')
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-# From here on every request must carry a valid signature (the same switch as
-# INITIAL_NO_AUTH_ACTION_COUNT=0, set through moto's reset-auth endpoint).
-curl -sf -X POST -H "Content-Type: text/plain" --data 0 "$EP/moto-api/reset-auth" >/dev/null || fail "cannot turn moto auth on"
+. "$MC_SRC/tests/cli/moto.sh"
+trap 'stop_moto; rm -rf "$TMP"' EXIT
+# Every request must carry a valid signature once the IAM user exists.
+start_moto --auth
 "${AWS[@]}" s3 mb s3://milkcast-test >/dev/null || fail "aws s3 mb"
 
 export MILKCAST_S3_ENDPOINT="$EP" MC_TEST_S3_URI="s3://milkcast-test"

@@ -6,38 +6,11 @@
 # bundle file is refused, naming the key, and leaves local copies alone.
 # Skips (77) without moto_server or aws.
 . "$(dirname "$0")/lib.sh"
-command -v moto_server >/dev/null 2>&1 || { echo "skip: moto_server is not on PATH"; exit 77; }
-command -v aws >/dev/null 2>&1 || { echo "skip: aws (awscli) is not on PATH"; exit 77; }
 DATA="$MC_SRC/data/sniim"
 
-MOTO_PID=
-cleanup() {
-	if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-EP="http://127.0.0.1:$PORT"
-# As t50: auth stays off until the IAM user whose key signs everything exists.
-moto_server -H 127.0.0.1 -p "$PORT" >"$TMP/moto.log" 2>&1 &
-MOTO_PID=$!
-for _ in $(seq 1 100); do
-	curl -s -o /dev/null "$EP/moto-api/" && break
-	kill -0 "$MOTO_PID" 2>/dev/null || fail "moto_server exited"
-	sleep 0.1
-done
-export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=dummy AWS_DEFAULT_REGION=us-east-1
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_REGION MILKCAST_LAKE MILKCAST_ARTIFACTS
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-AWS=(aws --endpoint-url "$EP" --region us-east-1 --output text)
-"${AWS[@]}" iam create-user --user-name milkcast >/dev/null
-"${AWS[@]}" iam put-user-policy --user-name milkcast --policy-name all \
-	--policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
-read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < <("${AWS[@]}" iam create-access-key --user-name milkcast \
-	--query 'AccessKey.[AccessKeyId,SecretAccessKey]')
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-curl -sf -X POST -H "Content-Type: text/plain" --data 0 "$EP/moto-api/reset-auth" >/dev/null || fail "cannot turn moto auth on"
+trap 'stop_moto; rm -rf "$TMP"' EXIT
+start_moto --auth # as t50: SigV4 checked against an IAM user's key
+unset MILKCAST_LAKE MILKCAST_ARTIFACTS
 # One bucket each, listed whole: moto mis-verifies list prefixes holding '/' (docs/internals/artifact.md).
 "${AWS[@]}" s3 mb s3://mc-lake >/dev/null || fail "aws s3 mb"
 "${AWS[@]}" s3 mb s3://mc-models >/dev/null || fail "aws s3 mb"

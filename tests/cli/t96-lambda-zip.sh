@@ -19,10 +19,7 @@ for tool in zip unzip patchelf objdump cc; do
 done
 CHECK="$MC_SRC/scripts/check-glibc.sh"
 ZIPPER="$MC_SRC/scripts/lambda-zip.sh"
-FAKE="$MC_SRC/tests/oracle/fake_lambda_runtime.py"
 HOST_GLIBC=$(getconf GNU_LIBC_VERSION | awk '{print $2}')
-FAKE_PID=
-stop_fake() { if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; fi; FAKE_PID=; }
 trap 'stop_fake; rm -rf "$TMP"' EXIT
 
 # ---- check-glibc.sh on programs with known needs ----
@@ -211,7 +208,10 @@ assert_contains "$TMP/show.out" "^MILKCAST_MODEL=s3://b/m$"
 (cd / && env -i CURL_CA_BUNDLE=/theirs.pem "$BS/bootstrap" >"$TMP/show.out")
 assert_contains "$TMP/show.out" "^SSL_CERT_FILE=(unset)$"
 assert_contains "$TMP/show.out" "^CURL_CA_BUNDLE=/theirs.pem$"
-pass "bootstrap: the bundled loader, absolute paths, the model in the zip, SSL_CERT_FILE only when no CA variable is set"
+(cd / && env -i MILKCAST_RUN="flow run daily --param *" "$BS/bootstrap" --max-invocations 1 >"$TMP/show.out")
+assert_eq "$(sed -n '2,9p' "$TMP/show.out" | tr '\n' ' ')" "argv1=lambda argv2=--max-invocations argv3=1 argv4=--run argv5=flow argv6=run argv7=daily argv8=--param " "MILKCAST_RUN: the command's words after --run"
+assert_contains "$TMP/show.out" "^argv9=\*$" # not globbed
+pass "bootstrap: the bundled loader, absolute paths, the model in the zip, SSL_CERT_FILE only when no CA variable is set, MILKCAST_RUN"
 
 # ---- the bootstrap against a fake Lambda Runtime API ----
 $PY - "$TMP/events.json" <<'PY'
@@ -227,20 +227,16 @@ events = [
 ]
 json.dump(events, open(sys.argv[1], "w"))
 PY
-$PY "$FAKE" "$TMP/events.json" "$TMP/record.json" "$TMP/port" &
-FAKE_PID=$!
-for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-[ -s "$TMP/port" ] || fail "the fake runtime API did not start"
+start_fake "$TMP/events.json"
 # Lambda's LD_LIBRARY_PATH names the system's directories (/lib64:/usr/lib64…):
 # the bundled loader must not use it.
-(cd "$TMP" && env -i AWS_LAMBDA_RUNTIME_API="127.0.0.1:$(cat "$TMP/port")" LD_DEBUG=libs \
+(cd "$TMP" && env -i AWS_LAMBDA_RUNTIME_API="$AWS_LAMBDA_RUNTIME_API" LD_DEBUG=libs \
 	LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64 \
 	timeout 60 "$U/bootstrap" --max-invocations 3 >"$TMP/boot.out" 2>"$TMP/boot.ld") ||
 	{ grep -v '^ *[0-9]*:' "$TMP/boot.ld" | tail -20; fail "bootstrap exited $?"; }
 stop_fake
 only_bundled "$TMP/boot.ld"
 grep -q "calling init: $U/bin/../lib/libcurl.so.4" "$TMP/boot.ld.loader" || fail "libcurl (dlopen) from the bundle"
-rec() { json_get "$TMP/record.json" "$1"; }
 assert_eq "$(rec "(len(j['responses']), len(j['errors']), j['protocol_errors'], j['init_errors'])")" "(2, 1, [], [])" "answers"
 batch() { json_get "$TMP/batch.json" "[r['price'] for r in j if r['state'] == 'Aguascalientes' and r['city'] == 'Aguascalientes' and r['milk_type'] == 'pasteurizada' and r['channel'] == 'autoservicios' and r['h'] == $1][0]"; }
 assert_eq "$(rec "j['responses'][0]['body']['statusCode']")" 200 "HTTP API event status"

@@ -18,7 +18,8 @@ Each event is a JSON value sent as the payload.  On every answer the record
 file is rewritten: {"responses": [...], "errors": [...], "init_errors": [...],
 "protocol_errors": [...]}; an answer after the invocation's deadline has
 "late": true.  The deadline is FAKE_DEADLINE_MS (3000) after the event is
-handed out; FAKE_MAX_RESPONSE (6 MB) is the response limit.  Python's
+handed out (a comma-separated list gives one per event, the last repeated);
+FAKE_MAX_RESPONSE (6 MB) is the response limit.  Python's
 standard library only.
 """
 import json
@@ -30,7 +31,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_RESPONSE = int(os.environ.get("FAKE_MAX_RESPONSE", 6 * 1024 * 1024))
-DEADLINE_MS = int(os.environ.get("FAKE_DEADLINE_MS", 3000))
+DEADLINES_MS = [int(v) for v in os.environ.get("FAKE_DEADLINE_MS", "3000").split(",")]
 PREFIX = "/2018-06-01/runtime"
 
 events = json.load(open(sys.argv[1]))
@@ -38,7 +39,7 @@ record_path = sys.argv[2]
 lock = threading.Condition()
 record = {"responses": [], "errors": [], "init_errors": [], "protocol_errors": []}
 outstanding = {}
-state = {"init_failed": False}
+state = {"init_failed": False, "handed": 0}
 
 
 def save():
@@ -82,7 +83,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(500, {"errorMessage": "no event", "errorType": "Timeout"})
             event = events.pop(0)
             rid = str(uuid.uuid4())
-            deadline_ms = int(time.time() * 1000) + DEADLINE_MS
+            deadline_ms = int(time.time() * 1000) + DEADLINES_MS[min(state["handed"], len(DEADLINES_MS) - 1)]
+            state["handed"] += 1
             outstanding[rid] = deadline_ms
         payload = json.dumps(event).encode()
         self.send_response(200)

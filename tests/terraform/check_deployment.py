@@ -297,17 +297,17 @@ def check_roles(ep, out, tfv, name, quiet=False):
         == {
             (a, res)
             for a in ("s3:PutObject", "s3:AbortMultipartUpload")
-            for res in (f"{L}/lake/*", f"{A}/reports/*")
+            for res in (f"{L}/lake/*", f"{A}/reports/*", f"{A}/state/*")
         },
         f"daily role writes {sorted(writes)}",
     )
     reads = {res for a, res in daily_s3 if a == "s3:GetObject"}
-    need(reads == {f"{L}/lake/*", f"{A}/models/*"}, f"daily role reads {sorted(reads)}")
+    need(reads == {f"{L}/lake/*", f"{A}/models/*", f"{A}/state/*"}, f"daily role reads {sorted(reads)}")
     ssm = grants(docs["daily"], "ssm")
     param = f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/milkcast/staging/telegram-token"
     need({res for _, res in ssm} == {param}, f"daily role SSM grants {sorted(ssm)}, expected {param}")
     if not quiet:
-        print("ok: daily role: writes lake/lake/* and artifacts/reports/*, reads models, reads only its SSM parameter")
+        print("ok: daily role: writes lake/lake/*, artifacts/reports/* and artifacts/state/*, reads models and its state, reads only its SSM parameter")
 
     daily_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}-daily"
     sched = grants(docs["sched"], "lambda") | grants(docs["sched"], "s3") | grants(docs["sched"], "iam")
@@ -369,6 +369,8 @@ def check_functions(ep, out, tfv, name):
         denv.get("MILKCAST_TELEGRAM_TOKEN_PARAMETER") == "/milkcast/staging/telegram-token",
         f"daily: token parameter {denv.get('MILKCAST_TELEGRAM_TOKEN_PARAMETER')!r}",
     )
+    for k, v in (("MILKCAST_REPORTS", f"s3://{art}/reports"), ("MILKCAST_STATE", f"s3://{art}/state")):
+        need(denv.get(k) == v, f"daily: {k}={denv.get(k)!r}, expected {v!r}")
     print(f"ok: functions {name}-api and {name}-daily: image {image}, environment, roles, daily command and concurrency")
 
     groups = {g["logGroupName"]: g.get("retentionInDays") for g in r["logs"]["logGroups"]}
@@ -523,7 +525,7 @@ def check_enforcement(ep, out, name, tmpfile):
     policies = {b: aws(ep, "s3api", "get-bucket-policy", "--bucket", b)["Policy"] for b in (lake, art)}
     for b in policies:
         aws(ep, "s3api", "delete-bucket-policy", "--bucket", b)
-    for b, k in ((lake, "lake/manifest.json"), (art, "models/b1/bundle.json"), (art, "reports/r.html"), (lake, "other/x")):
+    for b, k in ((lake, "lake/manifest.json"), (art, "models/b1/bundle.json"), (art, "reports/r.html"), (art, "state/milkcast.db"), (lake, "other/x")):
         aws(ep, "s3api", "put-object", "--bucket", b, "--key", k, "--body", tmpfile)
     creds = {k: role_creds(ep, f"arn:aws:iam::{ACCOUNT}:role/{name}-{k}") for k in ("api", "daily")}
     # (role, operation, bucket, key, allowed?)
@@ -537,6 +539,10 @@ def check_enforcement(ep, out, name, tmpfile):
         ("daily", "put", lake, "lake/new.parquet", True),
         ("daily", "get", art, "models/b1/bundle.json", True),
         ("daily", "put", art, "reports/new.html", True),
+        ("daily", "get", art, "state/milkcast.db", True),
+        ("daily", "put", art, "state/milkcast.db", True),
+        ("daily", "get", art, "reports/r.html", False),
+        ("api", "get", art, "state/milkcast.db", False),
         ("daily", "put", art, "models/b2/bundle.json", False),
         ("daily", "get", lake, "other/x", False),
         ("daily", "put", lake, "other/y", False),

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "milkcast/buf.h"
 #include "milkcast/fsutil.h"
 #include "milkcast/store.h"
 
@@ -118,6 +119,54 @@ static void test_unwritable_home(void **state)
 	free(file);
 }
 
+/* A snapshot taken while the store is open holds the rows still in its WAL; the check
+ * accepts it and refuses garbage and a truncated copy, naming the file. */
+static void test_snapshot_and_check(void **state)
+{
+	(void)state;
+	mc_store *s;
+	mc_error err = MC_ERROR_INIT;
+	assert_int_equal(mc_store_open(home, &s, &err), MC_OK);
+	assert_int_equal(mc_store_exec(s, "CREATE TABLE t(x); INSERT INTO t VALUES (42);", &err),
+			 MC_OK);
+	char db[128], snap[128], bad[128];
+	snprintf(db, sizeof db, "%s/milkcast.db", home);
+	snprintf(snap, sizeof snap, "%s/snap.db", home);
+	snprintf(bad, sizeof bad, "%s/bad.db", home);
+	assert_int_equal(mc_store_snapshot(db, snap, &err), MC_OK);
+	assert_int_equal(mc_store_snapshot(db, snap, &err), MC_ERR_DB); /* dest exists */
+	assert_non_null(strstr(err.msg, "snap.db"));
+	mc_store_free(s);
+	assert_int_equal(mc_store_check_file(snap, &err), MC_OK);
+	char home2[96];
+	snprintf(home2, sizeof home2, "%s/copy", home);
+	assert_int_equal(mc_mkdirs(home2, &err), MC_OK);
+	char copy[128];
+	snprintf(copy, sizeof copy, "%s/milkcast.db", home2);
+	assert_int_equal(rename(snap, copy), 0);
+	assert_int_equal(mc_store_open(home2, &s, &err), MC_OK);
+	mc_stmt *q;
+	bool row = false;
+	assert_int_equal(mc_stmt_prepare(s, "SELECT x FROM t", &q, &err), MC_OK);
+	assert_int_equal(mc_stmt_step(q, &row, &err), MC_OK);
+	assert_true(row);
+	assert_int_equal(mc_stmt_int(q, 0), 42);
+	mc_stmt_free(q);
+	mc_store_free(s);
+
+	assert_int_equal(mc_write_file_atomic(bad, "not a database at all", 21, &err), MC_OK);
+	assert_int_equal(mc_store_check_file(bad, &err), MC_ERR_FORMAT);
+	assert_non_null(strstr(err.msg, "bad.db"));
+	mc_buf b;
+	mc_buf_init(&b, 0);
+	assert_int_equal(mc_buf_read_file(&b, copy, &err), MC_OK);
+	assert_true(b.len > 8192);
+	assert_int_equal(mc_write_file_atomic(bad, b.data, b.len / 2, &err), MC_OK);
+	mc_buf_release(&b);
+	assert_int_equal(mc_store_check_file(bad, &err), MC_ERR_FORMAT);
+	assert_non_null(strstr(err.msg, "bad.db"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +174,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_statements, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_home, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_and_check, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
 #
 # - api:       reads ARTIFACTS/models/* and LAKE/lake/*; writes its own logs.
 # - daily:     reads and writes LAKE/lake/*, reads ARTIFACTS/models/*, writes
-#              ARTIFACTS/reports/*, reads the alert secrets; writes its own logs.
+#              ARTIFACTS/reports/*, reads and writes ARTIFACTS/state/* (its flow
+#              history), reads the alert secrets; writes its own logs.
 # - scheduler: invokes the daily function, nothing else.
 # - trainer:   a managed policy (not attached) for whoever runs `milkcast train`:
 #              reads LAKE/lake/*, reads and writes ARTIFACTS/models/*.
@@ -16,6 +17,7 @@ locals {
   lake_objects    = "${var.lake_bucket_arn}/${var.lake_prefix}/*"
   models_objects  = "${var.artifacts_bucket_arn}/${var.models_prefix}/*"
   reports_objects = "${var.artifacts_bucket_arn}/${var.reports_prefix}/*"
+  state_objects   = "${var.artifacts_bucket_arn}/${var.state_prefix}/*"
   arn_prefix      = "arn:${var.partition}"
   log_groups = {
     api   = "${local.arn_prefix}:logs:${var.region}:${var.account_id}:log-group:/aws/lambda/${var.api_function_name}"
@@ -139,18 +141,23 @@ data "aws_iam_policy_document" "daily" {
     resources = [local.reports_objects]
   }
   statement {
+    sid       = "ReadWriteFlowState"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = [local.state_objects]
+  }
+  statement {
     sid       = "ListLake"
     actions   = ["s3:ListBucket"]
     resources = [var.lake_bucket_arn]
   }
   statement {
-    sid       = "ListModelsAndReports"
+    sid       = "ListModelsReportsAndState"
     actions   = ["s3:ListBucket"]
     resources = [var.artifacts_bucket_arn]
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.models_prefix}/*", "${var.reports_prefix}/*"]
+      values   = ["${var.models_prefix}/*", "${var.reports_prefix}/*", "${var.state_prefix}/*"]
     }
   }
   statement {
@@ -188,7 +195,7 @@ data "aws_iam_policy_document" "daily" {
 
 resource "aws_iam_role" "daily" {
   name               = "${var.name}-daily"
-  description        = "milkcast daily flow Lambda: lake read/write, models read, reports write"
+  description        = "milkcast daily flow Lambda: lake read/write, models read, reports write, state read/write"
   assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
 }
 

@@ -46,6 +46,12 @@ variable "reports_prefix" {
   default     = "reports"
 }
 
+variable "state_prefix" {
+  description = "Key prefix of the daily flow's history (a milkcast.db snapshot) in the artifacts bucket."
+  type        = string
+  default     = "state"
+}
+
 variable "kms_key_arn" {
   description = "ARN of the KMS key encrypting both buckets."
   type        = string
