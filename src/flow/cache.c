@@ -70,6 +70,13 @@ mc_code flow_cache_put(mc_store *s, const char *key, const mc_task_def *t, const
 		       int64_t now, const char *flow_run, const char *task_run, mc_error *err)
 {
 	int64_t expires = t->cache.expire_s > 0 ? now + (int64_t)(t->cache.expire_s * 1000.0) : 0;
+	/* Expired entries can never hit again: drop them as new ones come, so the table
+	 * does not grow with every daily run. */
+	mc_code rc = fdb_exec(s, err,
+			      "DELETE FROM task_cache WHERE expires IS NOT NULL AND expires <= ?",
+			      "i", now);
+	if (rc)
+		return rc;
 	return fdb_exec(
 		s, err,
 		"INSERT OR REPLACE INTO task_cache(cache_key, task, task_version, result,"

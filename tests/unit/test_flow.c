@@ -636,6 +636,23 @@ static void test_crash(void **state)
 	mc_flow_detail_free(d);
 }
 
+/* Rows of task_cache where `cond` (ending in a comparison) holds against v. */
+static int64_t count_cache(const char *cond, int64_t v)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM task_cache WHERE %s?", cond);
+	mc_error err = MC_ERROR_INIT;
+	mc_stmt *q;
+	bool row = false;
+	assert_int_equal(mc_stmt_prepare(store, sql, &q, &err), MC_OK);
+	assert_int_equal(mc_stmt_bind_int(q, 1, v), MC_OK);
+	assert_int_equal(mc_stmt_step(q, &row, &err), MC_OK);
+	assert_true(row);
+	int64_t n = mc_stmt_int(q, 0);
+	mc_stmt_free(q);
+	return n;
+}
+
 static void test_cache(void **state)
 {
 	(void)state;
@@ -689,6 +706,14 @@ static void test_cache(void **state)
 	assert_int_equal(run_flow(&def, json_pack("{s:s}", "date", "2025-03-31"), &o, id),
 			 MC_STATE_COMPLETED);
 	assert_int_equal(calls("fetch"), 4);
+	/* Once every fetch entry has expired, the next one written drops them all
+	 * (three dates/versions), so the table does not grow run after run. */
+	fc.now += 61000;
+	assert_int_equal(count_cache("expires IS NOT NULL AND expires <= ", fc.now), 3);
+	assert_int_equal(run_flow(&def, json_pack("{s:s}", "date", "2025-04-02"), &o, id),
+			 MC_STATE_COMPLETED);
+	assert_int_equal(count_cache("expires IS NOT NULL AND expires <= ", fc.now), 0);
+	assert_int_equal(count_cache("expires IS NOT NULL AND expires > ", fc.now), 1);
 }
 
 static int max_overlap(const int64_t *start, const int64_t *end, int n)
