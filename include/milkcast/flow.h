@@ -14,6 +14,7 @@
 #define MILKCAST_FLOW_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -181,6 +182,11 @@ typedef struct mc_flow_opts {
 	void *hook_user;
 	mc_flow_log_fn log;
 	void *log_user;
+	/* When the caller's signal handler sets *stop to a signal number, the run
+	 * stops: its tasks get SIGTERM (SIGKILL after at most 1 s, whatever
+	 * kill_grace_s says: whoever sent the signal will not wait long) and the
+	 * run ends Crashed, "terminated by SIGTERM".  NULL: no such stop. */
+	const volatile sig_atomic_t *stop;
 } mc_flow_opts;
 
 /* 4 at once, real clock, random seed, 2 s grace, cancel polled every 250 ms,

@@ -1,5 +1,6 @@
 /* `milkcast flow run|runs|show|logs|retry|cancel`: the pipeline's flows on the flow engine. */
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,12 +147,35 @@ static void on_log(void *user, const char *run_id, const char *task, mc_log_leve
 typedef struct engine {
 	mc_flow_opts opts;
 	mc_alerter *alerter;
+	struct sigaction old_term, old_int;
 } engine;
+
+/* SIGTERM or SIGINT during a run: the engine stops its tasks and records the run
+ * Crashed at once (else it would stay Running until the next start recovers it). */
+static volatile sig_atomic_t g_stop;
+
+static void on_stop_signal(int sig)
+{
+	g_stop = sig;
+}
+
+static void catch_stop_signals(engine *e)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	g_stop = 0;
+	sigaction(SIGTERM, &sa, &e->old_term);
+	sigaction(SIGINT, &sa, &e->old_int);
+	e->opts.stop = &g_stop;
+}
 
 /* Engine options; failed runs are alerted through the configured channels. */
 static void engine_init(engine *e, mc_ctx *ctx, long concurrency)
 {
 	mc_flow_opts_init(&e->opts);
+	catch_stop_signals(e);
 	if (concurrency > 0)
 		e->opts.concurrency = (int)concurrency;
 	e->opts.log = on_log;
@@ -172,6 +196,8 @@ static void engine_init(engine *e, mc_ctx *ctx, long concurrency)
 static void engine_release(engine *e)
 {
 	mc_alerter_free(e->alerter);
+	sigaction(SIGTERM, &e->old_term, NULL);
+	sigaction(SIGINT, &e->old_int, NULL);
 }
 
 /* ---- subcommands ---- */

@@ -296,10 +296,15 @@ static void start_ready(flow_engine *e)
 
 /* --- children --------------------------------------------------------------------- */
 
+#define STOP_GRACE_MS 1000 /* after a stop signal: the sender will not wait long */
+
 static void stop_child(flow_engine *e, flow_child *c, int64_t mono)
 {
+	int64_t grace = (int64_t)(e->o.kill_grace_s * 1000.0);
+	if (e->stopped_by && grace > STOP_GRACE_MS)
+		grace = STOP_GRACE_MS;
 	flow_child_signal(c, SIGTERM);
-	c->kill_mono = mono + (int64_t)(e->o.kill_grace_s * 1000.0);
+	c->kill_mono = mono + grace;
 }
 
 static void check_deadlines(flow_engine *e, flow_slot *t, int64_t mono)
@@ -449,9 +454,21 @@ static void kill_all(flow_engine *e)
 	}
 }
 
+/* The caller's stop signal (o.stop): stop the tasks as a cancel does. */
+static void check_stop(flow_engine *e)
+{
+	if (!e->o.stop || !*e->o.stop || e->stopped_by)
+		return;
+	e->stopped_by = (int)*e->o.stop;
+	e->cancel = true;
+	flow_engine_logf(e, NULL, MC_LOG_WARNING, "Terminated by SIG%s: stopping the tasks",
+			 sigabbrev_np(e->stopped_by) ? sigabbrev_np(e->stopped_by) : "?");
+}
+
 void flow_engine_loop(flow_engine *e)
 {
 	while (!e->rc) {
+		check_stop(e);
 		poll_control(e);
 		if (e->cancel)
 			cancel_running(e);
@@ -490,6 +507,12 @@ mc_state flow_engine_outcome(const flow_engine *e, char *msg, size_t n)
 	if (ok == e->g->n) {
 		snprintf(msg, n, "%zu tasks completed (%zu cached)", ok, cached);
 		return MC_STATE_COMPLETED;
+	}
+	if (e->stopped_by) {
+		const char *name = sigabbrev_np(e->stopped_by);
+		snprintf(msg, n, "terminated by SIG%s; %zu of %zu tasks completed",
+			 name ? name : "?", ok, e->g->n);
+		return MC_STATE_CRASHED;
 	}
 	if (e->cancel) {
 		snprintf(msg, n, "cancelled on request; %zu of %zu tasks completed", ok, e->g->n);

@@ -171,6 +171,7 @@ typedef struct flow_engine {
 	flow_rng rng;
 	int nrunning;
 	bool cancel;
+	int stopped_by;		      /* the signal that stopped the run (o.stop), 0 = none */
 	int64_t next_poll, next_beat; /* monotonic ms */
 	mc_code rc;		      /* the first error; the engine stops on it */
 	mc_error *err;

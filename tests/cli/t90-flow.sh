@@ -164,6 +164,31 @@ expect_exit 1 "$MILKCAST" flow cancel "$CID"
 assert_contains "$TMP/err" "already"
 pass "cancel"
 
+# ---- SIGTERM to a running flow: tasks stopped, the run Crashed at once ----
+# The fetch cannot reach SNIIM and waits 60 s for its retry; SIGTERM must not wait.
+"$MILKCAST" flow run daily --param date=2025-03-31 --param base_url=http://127.0.0.1:1/ \
+	--param retries=1 >"$TMP/term.out" 2>&1 &
+TPID=$!
+PIDS+=("$TPID")
+for _ in $(seq 300); do
+	TID=$(sqlite3 "$MILKCAST_HOME/milkcast.db" "select r.id from flow_runs r join task_runs t on t.flow_run_id = r.id where r.pid = $TPID and t.state = 'Retrying'" 2>/dev/null || true)
+	[ -n "$TID" ] && break
+	sleep 0.05
+done
+[ -n "$TID" ] || { cat "$TMP/term.out"; fail "the run to terminate did not reach its retry"; }
+t0=$(date +%s)
+kill -TERM "$TPID"
+set +e
+wait "$TPID"
+trc=$?
+set -e
+[ $(($(date +%s) - t0)) -lt 10 ] || fail "SIGTERM took $(($(date +%s) - t0)) s to stop the run"
+assert_eq "$trc" "1" "a terminated run's exit status"
+assert_eq "$(field "$TID" "(j['state'], j['message'].startswith('terminated by SIGTERM'))")" "('Crashed', True)" "terminated run"
+assert_eq "$(json_get "$TMP/show.json" "[t for t in j['tasks'] if t['state'] in ('Running', 'Pending', 'Retrying')]")" "[]" "no task left waiting"
+assert_contains "$TMP/term.out" "Terminated by SIGTERM"
+pass "SIGTERM: the run is Crashed at once, its tasks stopped"
+
 # ---- runs listing ----
 expect_exit 0 "$MILKCAST" --json flow runs --flow backfill
 assert_eq "$(json_get "$TMP/out" "len(j)")" "3" "backfill runs"
