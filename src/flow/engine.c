@@ -454,6 +454,13 @@ static void kill_all(flow_engine *e)
 	}
 }
 
+/* "TERM" for SIGTERM ("?" for a number that is no signal). */
+static const char *signal_name(int sig)
+{
+	const char *name = sigabbrev_np(sig);
+	return name ? name : "?";
+}
+
 /* The caller's stop signal (o.stop): stop the tasks as a cancel does. */
 static void check_stop(flow_engine *e)
 {
@@ -462,7 +469,7 @@ static void check_stop(flow_engine *e)
 	e->stopped_by = (int)*e->o.stop;
 	e->cancel = true;
 	flow_engine_logf(e, NULL, MC_LOG_WARNING, "Terminated by SIG%s: stopping the tasks",
-			 sigabbrev_np(e->stopped_by) ? sigabbrev_np(e->stopped_by) : "?");
+			 signal_name(e->stopped_by));
 }
 
 void flow_engine_loop(flow_engine *e)
@@ -509,9 +516,8 @@ mc_state flow_engine_outcome(const flow_engine *e, char *msg, size_t n)
 		return MC_STATE_COMPLETED;
 	}
 	if (e->stopped_by) {
-		const char *name = sigabbrev_np(e->stopped_by);
 		snprintf(msg, n, "terminated by SIG%s; %zu of %zu tasks completed",
-			 name ? name : "?", ok, e->g->n);
+			 signal_name(e->stopped_by), ok, e->g->n);
 		return MC_STATE_CRASHED;
 	}
 	if (e->cancel) {

@@ -3,8 +3,6 @@
  * execution environment: reports copied as they change, milkcast.db as a
  * snapshot, restored at the next cold start.  See milkcast/lambda.h.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +25,8 @@ struct mc_lambda_sync {
 	char *reports_dir; /* HOME/reports */
 	char *db_path;	   /* HOME/milkcast.db */
 	mc_artifact_store *reports, *state;
-	mc_strmap *seen;   /* relative path -> stat signature when last looked at */
+	mc_artifact_store *local_reports; /* HOME/reports, listed as a file store */
+	mc_strmap *seen;		  /* relative path -> stat signature when last looked at */
 	mc_strmap *copied; /* relative path -> content hash of the copy in the store */
 	uint8_t state_sha[32];
 	bool state_known; /* state_sha is the store's copy */
@@ -58,6 +57,8 @@ mc_code mc_lambda_sync_new(const char *home, const char *reports_uri, const char
 			     : mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	if (!rc && (rc = open_store(reports_uri, &s->reports, err)))
 		mc_error_prefix(err, "MILKCAST_REPORTS");
+	if (!rc && s->reports)
+		rc = mc_artifact_open(s->reports_dir, NULL, &s->local_reports, err);
 	if (!rc && (rc = open_store(state_uri, &s->state, err)))
 		mc_error_prefix(err, "MILKCAST_STATE");
 	if (rc) {
@@ -73,6 +74,7 @@ void mc_lambda_sync_free(mc_lambda_sync *s)
 	if (!s)
 		return;
 	mc_artifact_free(s->reports);
+	mc_artifact_free(s->local_reports);
 	mc_artifact_free(s->state);
 	mc_strmap_free(s->seen);
 	mc_strmap_free(s->copied);
@@ -80,6 +82,14 @@ void mc_lambda_sync_free(mc_lambda_sync *s)
 	free(s->reports_dir);
 	free(s->db_path);
 	free(s);
+}
+
+static void digest(const mc_buf *b, uint8_t out[32])
+{
+	mc_sha256 h;
+	mc_sha256_init(&h);
+	mc_sha256_update(&h, b->data, b->len);
+	mc_sha256_final(&h, out);
 }
 
 /* --- the state: milkcast.db ------------------------------------------------ */
@@ -109,30 +119,24 @@ mc_code mc_lambda_sync_restore(mc_lambda_sync *s, bool *restored, mc_error *err)
 	mc_buf b;
 	mc_buf_init(&b, MAX_FILE);
 	rc = mc_artifact_get(s->state, STATE_KEY, &b, err);
-	char *tmp = mc_path_join(s->home, ".milkcast.db.restore");
-	if (!rc && !tmp)
-		rc = mc_fail(err, MC_ERR_NOMEM, "out of memory");
 	if (!rc)
 		rc = mc_mkdirs(s->home, err);
+	/* checked in its temporary file, committed into place only when sound */
+	mc_atomic_file af;
+	bool open = !rc && !(rc = mc_atomic_open(&af, s->db_path, err));
 	if (!rc)
-		rc = mc_write_file_atomic(tmp, b.data, b.len, err);
-	if (!rc && (rc = mc_store_check_file(tmp, err)))
+		rc = mc_atomic_write(&af, b.data, b.len, err);
+	if (!rc && (rc = mc_store_check_file(af.tmp_path, err)))
 		mc_error_prefix(err, "the flow history %s/%s", mc_artifact_uri(s->state),
 				STATE_KEY);
-	if (!rc && rename(tmp, s->db_path) != 0)
-		rc = mc_fail(err, MC_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, s->db_path,
-			     strerror(errno));
+	if (!rc)
+		rc = mc_atomic_commit(&af, err);
+	else if (open)
+		mc_atomic_abort(&af);
 	if (!rc) {
-		mc_sha256 h;
-		mc_sha256_init(&h);
-		mc_sha256_update(&h, b.data, b.len);
-		mc_sha256_final(&h, s->state_sha);
-		s->state_known = true;
-		*restored = true;
-	} else if (tmp) {
-		unlink(tmp);
+		digest(&b, s->state_sha);
+		s->state_known = *restored = true;
 	}
-	free(tmp);
 	mc_buf_release(&b);
 	return rc;
 }
@@ -163,12 +167,8 @@ static mc_code push_state(mc_lambda_sync *s, bool *uploaded, mc_error *err)
 	mc_buf_init(&b, MAX_FILE);
 	mc_code rc = snapshot_db(s, &b, err);
 	uint8_t sha[32];
-	if (!rc) {
-		mc_sha256 h;
-		mc_sha256_init(&h);
-		mc_sha256_update(&h, b.data, b.len);
-		mc_sha256_final(&h, sha);
-	}
+	if (!rc)
+		digest(&b, sha);
 	if (!rc && !(s->state_known && !memcmp(sha, s->state_sha, sizeof sha))) {
 		rc = mc_artifact_put(s->state, STATE_KEY, b.data, b.len, err);
 		if (!rc) {
@@ -182,82 +182,21 @@ static mc_code push_state(mc_lambda_sync *s, bool *uploaded, mc_error *err)
 
 /* --- the reports ---------------------------------------------------------- */
 
-typedef struct path_list {
-	char **v;
-	size_t n, cap;
-} path_list;
-
-static void path_list_release(path_list *l)
+/* Not copied: hidden files and directories, and the temporaries of atomic writes
+ * (any segment starting with '.' or holding ".tmp."); a key nested MAX_DEPTH
+ * directories deep or more is an error. */
+static mc_code skipped_key(const char *key, bool *skip, const char *dir, mc_error *err)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
-
-static mc_code path_list_add(path_list *l, const char *rel, mc_error *err)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		char **v = realloc(l->v, cap * sizeof *v);
-		if (!v)
-			return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-		l->v = v;
-		l->cap = cap;
+	int depth = 0;
+	*skip = false;
+	for (const char *seg = key; seg; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 : NULL) {
+		size_t n = strcspn(seg, "/");
+		*skip = *skip || seg[0] == '.' || memmem(seg, n, ".tmp.", 5) != NULL;
+		depth += seg[n] == '/';
 	}
-	if (!(l->v[l->n] = strdup(rel)))
-		return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-	l->n++;
-	return MC_OK;
-}
-
-/* Not copied: hidden files and the temporaries of atomic writes. */
-static bool skipped_name(const char *name)
-{
-	return name[0] == '.' || strstr(name, ".tmp.") != NULL;
-}
-
-/* The regular files under root/rel, as paths relative to root. */
-static mc_code walk(const char *root, const char *rel, int depth, path_list *out, mc_error *err)
-{
-	char dir[4096];
-	if ((size_t)snprintf(dir, sizeof dir, "%s%s%s", root, *rel ? "/" : "", rel) >= sizeof dir)
-		return mc_fail(err, MC_ERR_LIMIT, "path too long under '%s'", root);
-	DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT && depth == 0
-			       ? MC_OK
-			       : mc_fail(err, MC_ERR_IO, "cannot read '%s': %s", dir,
-					 strerror(errno));
-	mc_code rc = MC_OK;
-	struct dirent *e;
-	while (!rc && (e = readdir(d))) {
-		if (skipped_name(e->d_name))
-			continue;
-		char sub[4096], path[4096];
-		if ((size_t)snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name) >=
-			    sizeof sub ||
-		    (size_t)snprintf(path, sizeof path, "%s/%s", root, sub) >= sizeof path) {
-			rc = mc_fail(err, MC_ERR_LIMIT, "path too long under '%s'", dir);
-			break;
-		}
-		struct stat st;
-		if (lstat(path, &st) != 0)
-			continue; /* gone since readdir */
-		if (S_ISDIR(st.st_mode))
-			rc = depth + 1 < MAX_DEPTH
-				     ? walk(root, sub, depth + 1, out, err)
-				     : mc_fail(err, MC_ERR_LIMIT,
-					       "'%s': directories nested too deep", path);
-		else if (S_ISREG(st.st_mode))
-			rc = path_list_add(out, sub, err);
-	}
-	closedir(d);
-	return rc;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return depth >= MAX_DEPTH ? mc_fail(err, MC_ERR_LIMIT,
+					    "'%s/%s': directories nested too deep", dir, key)
+				  : MC_OK;
 }
 
 /* What identifies a version of a file without reading it. */
@@ -273,10 +212,7 @@ static int64_t file_signature(const struct stat *st)
 static int64_t content_hash(const mc_buf *b)
 {
 	uint8_t sha[32];
-	mc_sha256 h;
-	mc_sha256_init(&h);
-	mc_sha256_update(&h, b->data, b->len);
-	mc_sha256_final(&h, sha);
+	digest(b, sha);
 	int64_t v;
 	memcpy(&v, sha, sizeof v);
 	return v;
@@ -318,19 +254,19 @@ static mc_code push_reports(mc_lambda_sync *s, mc_lambda_sync_stats *st, mc_erro
 {
 	if (!s->reports)
 		return MC_OK;
-	path_list files = {0};
-	mc_code rc = walk(s->reports_dir, "", 0, &files, err);
-	if (!rc && files.n)
-		qsort(files.v, files.n, sizeof *files.v, cmp_str);
+	mc_artifact_keys files = {0};
+	mc_code rc = mc_artifact_list(s->local_reports, "", &files, err); /* sorted */
 	for (size_t i = 0; !rc && i < files.n; i++) {
-		bool copied;
-		rc = push_report(s, files.v[i], &copied, err);
+		bool skip, copied = false;
+		rc = skipped_key(files.keys[i], &skip, s->reports_dir, err);
+		if (!rc && !skip)
+			rc = push_report(s, files.keys[i], &copied, err);
 		if (copied)
 			st->reports_uploaded++;
-		else if (!rc)
+		else if (!rc && !skip)
 			st->reports_unchanged++;
 	}
-	path_list_release(&files);
+	mc_artifact_keys_release(&files);
 	return rc;
 }
 

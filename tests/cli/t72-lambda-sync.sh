@@ -17,7 +17,12 @@ unset MILKCAST_LAKE MILKCAST_ARTIFACTS
 export MILKCAST_REPORTS=s3://art/reports MILKCAST_STATE=s3://art/state
 FLOW=(flow run daily --param fetch=false --param alerts=false --param retries=0)
 
-# A warm environment: the flow, then a failing event that writes no report.
+# A warm environment: the flow, then a failing event that writes no report.  Hidden
+# files and atomic-write temporaries under reports/ are never copied.
+mkdir -p "$MILKCAST_HOME/reports/.cache"
+echo x >"$MILKCAST_HOME/reports/.hidden"
+echo x >"$MILKCAST_HOME/reports/.cache/a.csv"
+echo x >"$MILKCAST_HOME/reports/left.csv.tmp.123.4"
 echo '[{"args": ["--param", "date=2025-03-31"]}, {"args": ["--param", "nope=1"]}]' >"$TMP/run.json"
 FAKE_DEADLINE_MS=600000 start_fake "$TMP/run.json"
 expect_exit 0 timeout 300 "$MILKCAST" lambda --max-invocations 2 --run "${FLOW[@]}"
@@ -28,8 +33,9 @@ for k in reports/forecasts/forecast-2025-03-31.csv reports/monitoring/2025-03-31
 	reports/monitoring/2025-03-31.html state/milkcast.db; do
 	grep -qx "$k" "$TMP/keys" || { cat "$TMP/keys"; fail "s3://art/$k was not copied"; }
 done
-(cd "$MILKCAST_HOME/reports" && find . -type f ! -name '.*' | sed 's|^\./|reports/|' | sort) >"$TMP/local"
+(cd "$MILKCAST_HOME/reports" && find . -path '*/.*' -prune -o -type f ! -name '*.tmp.*' -print | sed 's|^\./|reports/|' | sort) >"$TMP/local"
 assert_eq "$(comm -23 "$TMP/local" "$TMP/keys")" "" "every local report is in the store"
+assert_eq "$(grep -c -e '\.hidden' -e '\.cache' -e '\.tmp\.' "$TMP/keys" || true)" 0 "hidden and temporary files copied"
 for k in forecasts/forecast-2025-03-31.csv monitoring/2025-03-31.html; do
 	"${AWS[@]}" s3 cp "s3://art/reports/$k" "$TMP/copy" >/dev/null
 	cmp -s "$TMP/copy" "$MILKCAST_HOME/reports/$k" || fail "s3://art/reports/$k differs from the local file"
